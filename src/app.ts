@@ -1,0 +1,78 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Kysely } from 'kysely';
+import pino, { type Logger } from 'pino';
+import type { Config } from './config.ts';
+import type { DB } from './db/schema.ts';
+import { AppError } from './errors/app-error.ts';
+import { renderError } from './errors/render.ts';
+import { toAppError } from './errors/to-app-error.ts';
+import { healthRoutes } from './health/health.routes.ts';
+import { docsRoutes } from './http/docs.ts';
+import type { AppDeps, AppEnv } from './http/env.ts';
+import { allowedMethods } from './http/method-not-allowed.ts';
+import { requestContext } from './http/request-context.ts';
+import { validationHook } from './http/validation.ts';
+import { projectsRoutes } from './projects/projects.routes.ts';
+import { sessionsRoutes } from './sessions/sessions.routes.ts';
+import { usersRoutes } from './users/users.routes.ts';
+
+export interface CreateAppOptions {
+  db: Kysely<DB>;
+  config: Config;
+  /** Defaults to JSON lines on stdout at `config.logLevel`. */
+  logger?: Logger;
+}
+
+/** The OpenAPI document's fixed part; paths and schemas come from the routes. */
+const OPENAPI_INFO = {
+  openapi: '3.1.0',
+  info: {
+    title: 'projects-api',
+    version: '0.1.0',
+    description:
+      'Users & Projects with correct duplicate and conflict handling. Failures use one envelope ' +
+      '(or RFC 9457 problem details with `Accept: application/problem+json`); messages are Korean ' +
+      'by default and English with `Accept-Language: en`.',
+  },
+};
+
+/**
+ * Builds the whole HTTP app from its dependencies, with no module-level state: the Node server
+ * and the Lambda handler only wrap what this returns.
+ */
+export function createApp({ db, config, logger = pino({ level: config.logLevel }) }: CreateAppOptions) {
+  const deps: AppDeps = { db, config };
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+  app.use(requestContext(logger, config.defaultLocale));
+
+  app.route('/', usersRoutes(deps));
+  app.route('/', sessionsRoutes(deps));
+  app.route('/', projectsRoutes(deps));
+  app.route('/', healthRoutes(deps));
+  app.route('/', docsRoutes());
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'cookie', { type: 'apiKey', in: 'cookie', name: 'sid' });
+  app.doc31('/openapi.json', OPENAPI_INFO);
+
+  const methodsFor = allowedMethods(app as never);
+  app.notFound((c) => {
+    const allowed = methodsFor(c.req.path);
+    if (allowed.length === 0) return renderError(c, new AppError('NOT_FOUND_RESOURCE'));
+    const allow = allowed.join(', ');
+    if (c.req.method === 'OPTIONS') return c.body(null, 204, { Allow: allow });
+    return renderError(c, new AppError('METHOD_NOT_ALLOWED', { headers: { Allow: allow } }));
+  });
+
+  app.onError((err, c) => {
+    const { error, fault } = toAppError(err);
+    if (fault) (c.get('logger') ?? logger).error({ err, requestId: c.get('requestId') }, 'request failed');
+    return renderError(c, error);
+  });
+
+  return app;
+}
+
+/** The app type, for tests and entry points. */
+export type App = ReturnType<typeof createApp>;

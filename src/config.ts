@@ -1,0 +1,73 @@
+import { z } from 'zod';
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+const flag = z.enum(['true', 'false'], { error: 'must be true or false' }).transform((v) => v === 'true');
+
+const ConfigSchema = z.object({
+  PORT: integer(1, 65535).default(8080),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(postgres(ql)?|pglite):\/\/./, 'must start with postgres://, postgresql:// or pglite://')
+    .default('pglite://./.data/pglite'),
+  DEFAULT_LOCALE: z.enum(['ko', 'en'], { error: 'must be ko or en' }).default('ko'),
+  COOKIE_SECURE: z.enum(['true', 'false', 'auto'], { error: 'must be true, false or auto' }).default('auto'),
+  SESSION_IDLE_MINUTES: integer(1, 525_600).default(30),
+  SESSION_MAX_HOURS: integer(1, 9_600).default(168),
+  BODY_LIMIT_BYTES: integer(64, 100 * 1024 * 1024).default(65_536),
+  TRUST_GATEWAY_AUTH: flag.default(false),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
+});
+
+/** Parsed configuration (SPEC §2). */
+export interface Config {
+  port: number;
+  databaseUrl: string;
+  defaultLocale: 'ko' | 'en';
+  cookieSecure: 'true' | 'false' | 'auto';
+  sessionIdleMinutes: number;
+  sessionMaxHours: number;
+  bodyLimitBytes: number;
+  trustGatewayAuth: boolean;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/** Thrown for an invalid environment; its message is one line naming the variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Parses the environment once. Empty values count as unset. Throws ConfigError naming the first
+ * invalid variable.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = ConfigSchema.safeParse(present);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const name = String(issue?.path[0] ?? 'environment');
+    throw new ConfigError(`Invalid configuration: ${name} ${issue?.message ?? 'is invalid'}`);
+  }
+  const e = result.data;
+  return {
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    defaultLocale: e.DEFAULT_LOCALE,
+    cookieSecure: e.COOKIE_SECURE,
+    sessionIdleMinutes: e.SESSION_IDLE_MINUTES,
+    sessionMaxHours: e.SESSION_MAX_HOURS,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    trustGatewayAuth: e.TRUST_GATEWAY_AUTH,
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,64 @@
+import { Migrator, sql, type Kysely, type Migration } from 'kysely';
+import type { DB } from './schema.ts';
+
+/**
+ * Schema history, applied in key order. Unique indexes are on canonical keys that the service
+ * computes, and partial where soft delete applies, so the database alone decides duplicates.
+ */
+const MIGRATIONS: Record<string, Migration> = {
+  '0001_users_sessions_projects': {
+    async up(db) {
+      await sql`
+        create table users (
+          id uuid primary key default gen_random_uuid(),
+          username text not null,
+          email text not null,
+          nickname text not null,
+          password_hash text not null,
+          created_at timestamptz(3) not null default now(),
+          updated_at timestamptz(3) not null default now()
+        )`.execute(db);
+      await sql`create unique index users_username_key on users (username)`.execute(db);
+      await sql`create unique index users_email_key on users (email)`.execute(db);
+
+      await sql`
+        create table sessions (
+          token_hash text primary key,
+          user_id uuid not null references users (id) on delete cascade,
+          created_at timestamptz(3) not null default now(),
+          last_seen_at timestamptz(3) not null default now(),
+          expires_at timestamptz(3) not null
+        )`.execute(db);
+      await sql`create index sessions_user_id on sessions (user_id)`.execute(db);
+
+      await sql`
+        create table projects (
+          id uuid primary key default gen_random_uuid(),
+          owner_id uuid not null references users (id) on delete cascade,
+          title text not null,
+          title_key text not null,
+          description text,
+          version integer not null default 1,
+          created_at timestamptz(3) not null default now(),
+          updated_at timestamptz(3) not null default now(),
+          deleted_at timestamptz(3)
+        )`.execute(db);
+      await sql`
+        create unique index projects_owner_title_key on projects (owner_id, title_key)
+        where deleted_at is null`.execute(db);
+      await sql`create index projects_owner_created on projects (owner_id, created_at desc, id desc)`.execute(db);
+    },
+  },
+};
+
+/**
+ * Brings the schema to the latest version. Kysely's migrator runs in one transaction holding a
+ * PostgreSQL advisory lock (`pg_advisory_lock`), so several instances starting at once apply each
+ * migration exactly once: the others wait for the lock, then find nothing left to do.
+ */
+export async function migrate(db: Kysely<DB>): Promise<void> {
+  const migrator = new Migrator({ db, provider: { getMigrations: () => Promise.resolve(MIGRATIONS) } });
+  const { error } = await migrator.migrateToLatest();
+  if (error instanceof Error) throw error;
+  if (error !== undefined) throw new Error('Migration failed', { cause: error });
+}

@@ -1,0 +1,42 @@
+import type { Generated } from 'kysely';
+
+export interface UsersTable {
+  id: Generated<string>;
+  /** Canonical: trimmed, NFKC, lower-case. */
+  username: string;
+  /** Canonical: trimmed, lower-case. */
+  email: string;
+  nickname: string;
+  password_hash: string;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface SessionsTable {
+  /** SHA-256 of the token, hex; the token itself is never stored. */
+  token_hash: string;
+  user_id: string;
+  created_at: Generated<Date>;
+  last_seen_at: Generated<Date>;
+  expires_at: Date;
+}
+
+export interface ProjectsTable {
+  id: Generated<string>;
+  owner_id: string;
+  title: string;
+  /** Canonical comparison key of the title: NFC, trimmed, lower-case. */
+  title_key: string;
+  description: string | null;
+  version: Generated<number>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  deleted_at: Date | null;
+}
+
+/** The database as Kysely sees it. */
+export interface DB {
+  users: UsersTable;
+  sessions: SessionsTable;
+  projects: ProjectsTable;
+}

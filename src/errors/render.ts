@@ -1,0 +1,63 @@
+import type { Context } from 'hono';
+import type { AppEnv } from '../http/env.ts';
+import type { AppError } from './app-error.ts';
+import { ERROR_STATUS, REASON_PHRASES } from './codes.ts';
+import { CODE_TEXTS, FIELD_ISSUE_TEXTS, SPECIFIC_TEXTS, fill, type Locale } from './messages.ts';
+import type { FieldIssue } from './app-error.ts';
+
+function issueText(issue: FieldIssue, locale: Locale): string {
+  return fill(FIELD_ISSUE_TEXTS[issue.code][locale], { field: issue.field, ...issue.params });
+}
+
+function wantsProblem(c: Context): boolean {
+  return (c.req.header('accept') ?? '').toLowerCase().includes('application/problem+json');
+}
+
+/**
+ * Renders an AppError as the failure envelope of SPEC §3, or as RFC 9457 problem details when the
+ * client asks for `application/problem+json`. The message is `[Reason-Phrase] <localized text>`.
+ */
+export function renderError(c: Context<AppEnv>, err: AppError): Response {
+  const locale = c.get('locale') ?? 'ko';
+  const requestId = c.get('requestId');
+  const status = ERROR_STATUS[err.code];
+  const reason = REASON_PHRASES[status];
+  const { text, errors, conflict } = err.detail;
+  const firstIssue = errors?.[0];
+  const localized = text
+    ? SPECIFIC_TEXTS[text][locale]
+    : firstIssue
+      ? issueText(firstIssue, locale)
+      : CODE_TEXTS[err.code][locale];
+  const renderedErrors = errors?.map((issue) => ({ field: issue.field, code: issue.code, message: issueText(issue, locale) }));
+  const field = err.detail.field ?? firstIssue?.field;
+  for (const [name, value] of Object.entries(err.detail.headers ?? {})) c.header(name, value);
+
+  if (wantsProblem(c)) {
+    const problem = {
+      type: `urn:projects-api:problem:${err.code}`,
+      title: reason,
+      status,
+      detail: localized,
+      instance: c.req.path,
+      code: err.code,
+      ...(field !== undefined && { field }),
+      ...(renderedErrors && { errors: renderedErrors }),
+      ...(conflict && { conflict }),
+      requestId,
+    };
+    return c.body(JSON.stringify(problem), status, { 'Content-Type': 'application/problem+json; charset=UTF-8' });
+  }
+  return c.json(
+    {
+      status: 'Failed' as const,
+      code: err.code,
+      message: `[${reason}] ${localized}`,
+      ...(field !== undefined && { field }),
+      ...(renderedErrors && { errors: renderedErrors }),
+      ...(conflict && { conflict }),
+      requestId,
+    },
+    status,
+  );
+}

@@ -1,0 +1,29 @@
+import type { Kysely } from 'kysely';
+import type { Config } from '../config.ts';
+import type { DB } from '../db/schema.ts';
+import type { Logger } from 'pino';
+import type { Locale } from '../errors/messages.ts';
+import type { User } from '../users/users.repository.ts';
+
+/** The signed-in caller and the session that proved it. */
+export interface Caller {
+  user: User;
+  /** SHA-256 of the session token, hex. */
+  sessionHash: string;
+}
+
+/** Hono environment shared by every route of the app. */
+export interface AppEnv {
+  Variables: {
+    requestId: string;
+    locale: Locale;
+    logger: Logger;
+    caller: Caller;
+  };
+}
+
+/** What every feature's routes are built from; passed down by createApp, never imported. */
+export interface AppDeps {
+  db: Kysely<DB>;
+  config: Config;
+}

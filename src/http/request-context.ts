@@ -1,0 +1,31 @@
+import type { MiddlewareHandler } from 'hono';
+import type { Logger } from 'pino';
+import type { Locale } from '../errors/messages.ts';
+import type { AppEnv } from './env.ts';
+import { negotiateLocale } from './locale.ts';
+
+// A client's id is echoed only when it is short and plain, so it cannot forge log structure.
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * First middleware of the app: the request id (the client's `X-Request-Id` if sane, else a new
+ * UUID) on the response and in context, the negotiated locale, a child logger carrying the id,
+ * and one JSON access-log line per request.
+ */
+export function requestContext(logger: Logger, defaultLocale: Locale): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const started = performance.now();
+    const offered = c.req.header('x-request-id');
+    const requestId = offered !== undefined && SANE_REQUEST_ID.test(offered) ? offered : crypto.randomUUID();
+    const log = logger.child({ requestId });
+    c.set('requestId', requestId);
+    c.set('locale', negotiateLocale(c.req.header('accept-language'), defaultLocale));
+    c.set('logger', log);
+    c.header('X-Request-Id', requestId);
+    await next();
+    log.info(
+      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round((performance.now() - started) * 10) / 10 },
+      'request',
+    );
+  };
+}

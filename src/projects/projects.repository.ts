@@ -1,0 +1,112 @@
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { DB, ProjectsTable } from '../db/schema.ts';
+
+/** A project row as the service sees it. */
+export type Project = Selectable<ProjectsTable>;
+
+/** Versions an `If-Match` accepts: `any` for `*`, else the listed ones. */
+export type VersionCondition = 'any' | readonly number[];
+
+export interface NewProject {
+  owner_id: string;
+  title: string;
+  title_key: string;
+  description: string | null;
+}
+
+/** One statement; a live project with the same title key surfaces as a unique violation. */
+export function insertProject(db: Kysely<DB>, project: NewProject): Promise<Project> {
+  return db.insertInto('projects').values(project).returningAll().executeTakeFirstOrThrow();
+}
+
+/** The owner's project, deleted or not. */
+export function findProject(db: Kysely<DB>, ownerId: string, id: string): Promise<Project | undefined> {
+  return db.selectFrom('projects').selectAll().where('id', '=', id).where('owner_id', '=', ownerId).executeTakeFirst();
+}
+
+/** The id of the owner's live project holding `titleKey`, to point a 409 at it. */
+export async function findLiveProjectIdByTitle(db: Kysely<DB>, ownerId: string, titleKey: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('projects')
+    .select('id')
+    .where('owner_id', '=', ownerId)
+    .where('title_key', '=', titleKey)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  return row?.id;
+}
+
+export interface ListOptions {
+  limit: number;
+  after?: { createdAt: Date; id: string };
+  deleted: 'exclude' | 'include' | 'only';
+}
+
+/** Newest first, keyset-paginated on (created_at, id); fetches one extra row to tell if more follow. */
+export function listProjects(db: Kysely<DB>, ownerId: string, options: ListOptions): Promise<Project[]> {
+  let query = db.selectFrom('projects').selectAll().where('owner_id', '=', ownerId);
+  if (options.deleted === 'exclude') query = query.where('deleted_at', 'is', null);
+  if (options.deleted === 'only') query = query.where('deleted_at', 'is not', null);
+  const { after } = options;
+  if (after) query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)));
+  return query
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(options.limit + 1)
+    .execute();
+}
+
+export type ProjectChanges = Partial<Pick<Project, 'title' | 'title_key' | 'description'>>;
+
+// The version check lives in the UPDATE's WHERE: no read-then-write window.
+function updateLiveAt(db: Kysely<DB>, ownerId: string, id: string, versions: VersionCondition) {
+  const query = db
+    .updateTable('projects')
+    .where('id', '=', id)
+    .where('owner_id', '=', ownerId)
+    .where('deleted_at', 'is', null);
+  if (versions === 'any') return query;
+  return versions.length ? query.where('version', 'in', versions) : query.where(sql<boolean>`false`);
+}
+
+/**
+ * Changes a live project at an accepted version and bumps the version, in one statement. Returns
+ * nothing when the project is missing, deleted, or at another version.
+ */
+export function updateLiveProject(
+  db: Kysely<DB>,
+  ownerId: string,
+  id: string,
+  changes: ProjectChanges,
+  versions: VersionCondition,
+): Promise<Project | undefined> {
+  return updateLiveAt(db, ownerId, id, versions)
+    .set((eb) => ({ ...changes, version: eb('version', '+', 1), updated_at: eb.fn('now') }))
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Soft-deletes a live project at an accepted version; nothing when that does not apply. */
+export function softDeleteProject(
+  db: Kysely<DB>,
+  ownerId: string,
+  id: string,
+  versions: VersionCondition,
+): Promise<Project | undefined> {
+  return updateLiveAt(db, ownerId, id, versions)
+    .set((eb) => ({ deleted_at: eb.fn('now'), version: eb('version', '+', 1), updated_at: eb.fn('now') }))
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Brings a deleted project back; a live project with its title surfaces as a unique violation. */
+export function restoreProject(db: Kysely<DB>, ownerId: string, id: string): Promise<Project | undefined> {
+  return db
+    .updateTable('projects')
+    .set((eb) => ({ deleted_at: null, version: eb('version', '+', 1), updated_at: eb.fn('now') }))
+    .where('id', '=', id)
+    .where('owner_id', '=', ownerId)
+    .where('deleted_at', 'is not', null)
+    .returningAll()
+    .executeTakeFirst();
+}

@@ -1,0 +1,74 @@
+import { z } from '@hono/zod-openapi';
+import { text } from '../http/validation.ts';
+import type { Project } from './projects.repository.ts';
+
+/** Title: trimmed, NFC, 1–100 characters; unique per owner among live projects, ignoring case. */
+export const Title = text({ min: 1, max: 100, trim: true, normalize: 'NFC' }).openapi({ example: 'Alpha' });
+
+/** Description: at most 2000 characters. */
+export const Description = text({ min: 0, max: 2000 }).openapi({ example: 'The first project' });
+
+export const ProjectCreateBody = z
+  .object({ title: Title, description: Description.optional() })
+  .openapi('ProjectCreateRequest');
+
+export const ProjectPatchBody = z
+  .object({
+    title: Title.optional(),
+    description: Description.nullable().optional().openapi({ description: '`null` clears it' }),
+  })
+  .openapi('ProjectPatchRequest');
+
+export const ListQuery = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(20)
+    .openapi({ param: { name: 'limit', in: 'query' }, example: 20 }),
+  cursor: z
+    .string()
+    .max(200)
+    .optional()
+    .openapi({ param: { name: 'cursor', in: 'query' }, description: '`meta.nextCursor` of the previous page' }),
+  deleted: z
+    .enum(['exclude', 'include', 'only'])
+    .default('exclude')
+    .openapi({ param: { name: 'deleted', in: 'query' }, description: 'Whether soft-deleted projects are listed' }),
+});
+
+const timestamp = z.iso.datetime().openapi({ example: '2026-11-22T12:00:00.000Z' });
+
+export const ProjectSchema = z
+  .object({
+    id: z.uuid(),
+    title: z.string(),
+    description: z.string().nullable(),
+    version: z.number().int().openapi({ description: 'Also sent as `ETag: "<version>"`' }),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+    deletedAt: timestamp.nullable(),
+  })
+  .openapi('Project');
+
+export const ProjectListSchema = z
+  .object({
+    status: z.literal('Success'),
+    data: z.array(ProjectSchema),
+    meta: z.object({ nextCursor: z.string().nullable() }),
+  })
+  .openapi('ProjectList');
+
+/** A project as the API shows it. */
+export function projectView(p: Project): z.infer<typeof ProjectSchema> {
+  return {
+    id: p.id,
+    title: p.title,
+    description: p.description,
+    version: p.version,
+    createdAt: p.created_at.toISOString(),
+    updatedAt: p.updated_at.toISOString(),
+    deletedAt: p.deleted_at?.toISOString() ?? null,
+  };
+}

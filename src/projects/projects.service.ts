@@ -1,0 +1,151 @@
+import type { Kysely } from 'kysely';
+import type { DB } from '../db/schema.ts';
+import { uniqueViolation } from '../db/unique-indexes.ts';
+import { AppError, validationError } from '../errors/app-error.ts';
+import {
+  findLiveProjectIdByTitle,
+  findProject,
+  insertProject,
+  listProjects,
+  restoreProject,
+  softDeleteProject,
+  updateLiveProject,
+  type Project,
+  type ProjectChanges,
+  type VersionCondition,
+} from './projects.repository.ts';
+
+/** Comparison key of a (trimmed, NFC) title: what the per-owner unique index compares. */
+export function titleKey(title: string): string {
+  return title.toLowerCase().normalize('NFC');
+}
+
+/** The URL of a project. */
+export function projectLocation(id: string): string {
+  return `/api/projects/${id}`;
+}
+
+/**
+ * Turns a title unique violation into a 409 pointing at the live project that holds the title;
+ * any other error is returned unchanged.
+ */
+async function titleConflict(db: Kysely<DB>, err: unknown, ownerId: string, key: string): Promise<unknown> {
+  if (uniqueViolation(err) !== 'projects_owner_title_key') return err;
+  const holder = await findLiveProjectIdByTitle(db, ownerId, key);
+  return new AppError('DUPLICATE_RESOURCE', {
+    text: 'duplicate.title',
+    field: 'title',
+    ...(holder && { conflict: { id: holder, location: projectLocation(holder) } }),
+  });
+}
+
+/** Creates a project in one INSERT; the partial unique index alone decides a duplicate title. */
+export async function createProject(
+  db: Kysely<DB>,
+  ownerId: string,
+  input: { title: string; description?: string | undefined },
+): Promise<Project> {
+  const key = titleKey(input.title);
+  try {
+    return await insertProject(db, { owner_id: ownerId, title: input.title, title_key: key, description: input.description ?? null });
+  } catch (err) {
+    throw await titleConflict(db, err, ownerId, key);
+  }
+}
+
+export async function getProject(db: Kysely<DB>, ownerId: string, id: string): Promise<Project> {
+  const project = await findProject(db, ownerId, id);
+  if (!project) throw new AppError('NOT_FOUND_RESOURCE');
+  return project;
+}
+
+interface Cursor {
+  createdAt: Date;
+  id: string;
+}
+
+function encodeCursor(p: Project): string {
+  return Buffer.from(JSON.stringify([p.created_at.toISOString(), p.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): Cursor {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 2) {
+      const [at, id] = value as unknown[];
+      const createdAt = typeof at === 'string' ? new Date(at) : new Date(NaN);
+      if (!Number.isNaN(createdAt.getTime()) && typeof id === 'string' && /^[0-9a-f-]{36}$/.test(id)) return { createdAt, id };
+    }
+  } catch {
+    // Falls through to the validation error below.
+  }
+  throw validationError([{ field: 'cursor', code: 'format' }]);
+}
+
+/** One page of the owner's projects, newest first, and the cursor of the next page if any. */
+export async function listOwnProjects(
+  db: Kysely<DB>,
+  ownerId: string,
+  query: { limit: number; cursor?: string | undefined; deleted: 'exclude' | 'include' | 'only' },
+): Promise<{ items: Project[]; nextCursor: string | null }> {
+  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  const rows = await listProjects(db, ownerId, { limit: query.limit, deleted: query.deleted, ...(after && { after }) });
+  const items = rows.slice(0, query.limit);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null };
+}
+
+/**
+ * Explains why a conditional write matched no row: 404 if there is no such project, 412 if
+ * `If-Match` names another version, else the project's state (deleted) forbids it.
+ */
+async function whyNotWritten(db: Kysely<DB>, ownerId: string, id: string, versions: VersionCondition | undefined): Promise<AppError | Project> {
+  const current = await findProject(db, ownerId, id);
+  if (!current) return new AppError('NOT_FOUND_RESOURCE');
+  if (versions !== undefined && versions !== 'any' && !versions.includes(current.version)) return new AppError('PRECONDITION_FAILED');
+  return current;
+}
+
+/** Renames or re-describes a live project; `versions` from `If-Match` is checked inside the UPDATE. */
+export async function updateProject(
+  db: Kysely<DB>,
+  ownerId: string,
+  id: string,
+  patch: { title?: string | undefined; description?: string | null | undefined },
+  versions: VersionCondition | undefined,
+): Promise<Project> {
+  const changes: ProjectChanges = {};
+  if (patch.title !== undefined) Object.assign(changes, { title: patch.title, title_key: titleKey(patch.title) });
+  if (patch.description !== undefined) changes.description = patch.description;
+  if (Object.keys(changes).length === 0) throw validationError([{ field: 'body', code: 'empty_patch' }]);
+  let updated: Project | undefined;
+  try {
+    updated = await updateLiveProject(db, ownerId, id, changes, versions ?? 'any');
+  } catch (err) {
+    throw await titleConflict(db, err, ownerId, changes.title_key ?? '');
+  }
+  if (updated) return updated;
+  const current = await whyNotWritten(db, ownerId, id, versions);
+  if (current instanceof AppError) throw current;
+  throw current.deleted_at ? new AppError('RESOURCE_STATE_CONFLICT', { text: 'state.projectDeleted' }) : new AppError('RESOURCE_STATE_CONFLICT');
+}
+
+/** Soft-deletes a project; deleting a deleted project again succeeds. */
+export async function deleteProject(db: Kysely<DB>, ownerId: string, id: string, versions: VersionCondition | undefined): Promise<void> {
+  if (await softDeleteProject(db, ownerId, id, versions ?? 'any')) return;
+  const current = await whyNotWritten(db, ownerId, id, versions);
+  if (current instanceof AppError) throw current;
+  if (!current.deleted_at) throw new AppError('RESOURCE_STATE_CONFLICT');
+}
+
+/** Brings a deleted project back (a live one is returned as it is); 409 if its title is taken again. */
+export async function restoreOwnProject(db: Kysely<DB>, ownerId: string, id: string): Promise<Project> {
+  let restored: Project | undefined;
+  try {
+    restored = await restoreProject(db, ownerId, id);
+  } catch (err) {
+    const current = await findProject(db, ownerId, id);
+    throw await titleConflict(db, err, ownerId, current?.title_key ?? '');
+  }
+  return restored ?? getProject(db, ownerId, id);
+}

@@ -1,0 +1,64 @@
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '../db/schema.ts';
+import type { User } from '../users/users.repository.ts';
+
+/** Stores a new session that ends `maxHours` from now at the latest; returns that end. */
+export async function insertSession(
+  db: Kysely<DB>,
+  session: { tokenHash: string; userId: string; maxHours: number },
+): Promise<Date> {
+  const row = await db
+    .insertInto('sessions')
+    .values({
+      token_hash: session.tokenHash,
+      user_id: session.userId,
+      expires_at: sql<Date>`now() + make_interval(hours => ${session.maxHours})`,
+    })
+    .returning('expires_at')
+    .executeTakeFirstOrThrow();
+  return row.expires_at;
+}
+
+/** Removes a user's sessions that have passed either timeout. */
+export async function deleteDeadSessions(db: Kysely<DB>, userId: string, idleMinutes: number): Promise<void> {
+  await db
+    .deleteFrom('sessions')
+    .where('user_id', '=', userId)
+    .where((eb) =>
+      eb.or([
+        eb('expires_at', '<=', sql<Date>`now()`),
+        eb('last_seen_at', '<=', sql<Date>`now() - make_interval(mins => ${idleMinutes})`),
+      ]),
+    )
+    .execute();
+}
+
+/**
+ * The user of a live session, in one round trip. Activity is recorded at most once a minute
+ * (so the idle timeout has one-minute granularity) to keep reads from writing on every request.
+ */
+export async function findSessionUser(db: Kysely<DB>, tokenHash: string, idleMinutes: number): Promise<User | undefined> {
+  const { rows } = await sql<User>`
+    with live as (
+      select u.* from sessions s join users u on u.id = s.user_id
+      where s.token_hash = ${tokenHash}
+        and s.expires_at > now()
+        and s.last_seen_at > now() - make_interval(mins => ${idleMinutes})
+    ), touched as (
+      update sessions set last_seen_at = now()
+      where token_hash = ${tokenHash}
+        and last_seen_at < now() - interval '1 minute'
+        and exists (select 1 from live)
+    )
+    select * from live`.execute(db);
+  return rows[0];
+}
+
+export async function deleteSession(db: Kysely<DB>, tokenHash: string): Promise<void> {
+  await db.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute();
+}
+
+/** Ends every session of the user except the one that asked. */
+export async function deleteOtherSessions(db: Kysely<DB>, userId: string, keepTokenHash: string): Promise<void> {
+  await db.deleteFrom('sessions').where('user_id', '=', userId).where('token_hash', '<>', keepTokenHash).execute();
+}

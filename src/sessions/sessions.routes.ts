@@ -1,0 +1,77 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { AppDeps, AppEnv } from '../http/env.ts';
+import { jsonBody } from '../http/json-body.ts';
+import { errorResponses, jsonResponse, ok, SESSION_SECURITY, success } from '../http/openapi.ts';
+import { text, validationHook } from '../http/validation.ts';
+import { UserSchema, userView } from '../users/users.schemas.ts';
+import { requireAuth } from './auth.middleware.ts';
+import { clearSessionCookie, setSessionCookie } from './session-cookie.ts';
+import { logIn, logOut } from './sessions.service.ts';
+
+const LoginBody = z
+  .object({
+    login: text({ min: 1, max: 254 }).openapi({ description: 'Username or email', example: 'alice' }),
+    password: text({ min: 1, max: 128 }).openapi({ example: 'correct horse battery' }),
+  })
+  .openapi('LoginRequest');
+
+const SessionSchema = z
+  .object({
+    user: UserSchema,
+    token: z.string().openapi({ description: 'Opaque bearer token; also set as the HttpOnly `sid` cookie' }),
+    expiresAt: z.iso.datetime().openapi({ description: 'Absolute end of the session; idle sessions end sooner' }),
+  })
+  .openapi('Session');
+
+/** Routes under /api/sessions. */
+export function sessionsRoutes(deps: AppDeps) {
+  const { db, config } = deps;
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/sessions',
+      tags: ['sessions'],
+      summary: 'Log in with username or email',
+      middleware: [jsonBody(config.bodyLimitBytes)] as const,
+      request: { body: { required: true, content: { 'application/json': { schema: LoginBody } } } },
+      responses: {
+        201: {
+          ...jsonResponse('The new session', success(SessionSchema)),
+          headers: { 'Set-Cookie': { schema: { type: 'string' }, description: 'sid=<token>; HttpOnly; SameSite=Lax; Path=/' } },
+        },
+        ...errorResponses('INVALID_JSON', 'VALIDATION_FAILED', 'INVALID_CREDENTIALS', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'),
+      },
+    }),
+    async (c) => {
+      const { login, password } = c.req.valid('json');
+      const session = await logIn(db, config, login, password);
+      setSessionCookie(c, config, session.token);
+      return c.json(
+        ok({ user: userView(session.user), token: session.token, expiresAt: session.expiresAt.toISOString() }),
+        201,
+        { Location: '/api/sessions/current' },
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/api/sessions/current',
+      tags: ['sessions'],
+      summary: 'Log out: revoke this session and clear the cookie',
+      security: SESSION_SECURITY,
+      middleware: [requireAuth(deps)] as const,
+      responses: { 204: { description: 'Revoked' }, ...errorResponses('UNAUTHENTICATED') },
+    }),
+    async (c) => {
+      await logOut(db, c.get('caller').sessionHash);
+      clearSessionCookie(c, config);
+      return c.body(null, 204);
+    },
+  );
+
+  return app;
+}

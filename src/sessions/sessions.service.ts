@@ -1,0 +1,46 @@
+import type { Kysely } from 'kysely';
+import type { Config } from '../config.ts';
+import type { DB } from '../db/schema.ts';
+import { AppError } from '../errors/app-error.ts';
+import { canonicalEmail, canonicalUsername } from '../users/canonical.ts';
+import { verifyPassword } from '../users/password.ts';
+import { findUserByLogin, type User } from '../users/users.repository.ts';
+import { deleteDeadSessions, deleteSession, findSessionUser, insertSession } from './sessions.repository.ts';
+import { isWellFormedToken, newToken, tokenHash } from './tokens.ts';
+
+export interface LoginResult {
+  user: User;
+  token: string;
+  expiresAt: Date;
+}
+
+/**
+ * Checks the password of the user named by `login` (username or email) and opens a session.
+ * Unknown user and wrong password fail alike: same error, and a dummy verification for timing.
+ */
+export async function logIn(db: Kysely<DB>, config: Config, login: string, password: string): Promise<LoginResult> {
+  const user = await findUserByLogin(db, { username: canonicalUsername(login), email: canonicalEmail(login) });
+  if (!(await verifyPassword(user?.password_hash, password)) || !user) throw new AppError('INVALID_CREDENTIALS');
+  await deleteDeadSessions(db, user.id, config.sessionIdleMinutes);
+  const token = newToken();
+  const expiresAt = await insertSession(db, { tokenHash: tokenHash(token), userId: user.id, maxHours: config.sessionMaxHours });
+  return { user, token, expiresAt };
+}
+
+/** The user behind a presented token, with the token's hash, or 401 UNAUTHENTICATED. */
+export async function authenticate(
+  db: Kysely<DB>,
+  config: Config,
+  token: string | undefined,
+): Promise<{ user: User; sessionHash: string }> {
+  if (token === undefined || !isWellFormedToken(token)) throw new AppError('UNAUTHENTICATED');
+  const sessionHash = tokenHash(token);
+  const user = await findSessionUser(db, sessionHash, config.sessionIdleMinutes);
+  if (!user) throw new AppError('UNAUTHENTICATED');
+  return { user, sessionHash };
+}
+
+/** Revokes the session; the token stops working at once. */
+export function logOut(db: Kysely<DB>, sessionHash: string): Promise<void> {
+  return deleteSession(db, sessionHash);
+}

@@ -1,0 +1,78 @@
+import { z } from '@hono/zod-openapi';
+import { text } from '../http/validation.ts';
+import type { User } from './users.repository.ts';
+
+/** Username: trimmed, NFKC, lower-case; 3–30 of a-z 0-9 . _ - starting and ending alphanumeric. */
+export const Username = text({
+  min: 3,
+  max: 30,
+  trim: true,
+  normalize: 'NFKC',
+  lowerCase: true,
+  pattern: /^[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?$/,
+}).openapi({ example: 'alice' });
+
+/** Email: trimmed, lower-case, a plausible address, at most 254 characters. */
+export const Email = text({
+  min: 3,
+  max: 254,
+  trim: true,
+  lowerCase: true,
+  pattern: /^[^\s@]{1,64}@[^\s@.]+(?:\.[^\s@.]+)+$/,
+}).openapi({ example: 'alice@example.com' });
+
+/** Nickname: trimmed, NFC, 1–30 characters of any script. */
+export const Nickname = text({ min: 1, max: 30, trim: true, normalize: 'NFC' }).openapi({ example: '앨리스' });
+
+/** Password: 8–128 characters, taken as typed. */
+export const Password = text({ min: 8, max: 128 }).openapi({ example: 'correct horse battery' });
+
+export const SignupBody = z
+  .object({ username: Username, password: Password, nickname: Nickname, email: Email })
+  .openapi('SignupRequest');
+
+export const UserPatchBody = z
+  .object({
+    username: Username.optional(),
+    email: Email.optional(),
+    nickname: Nickname.optional(),
+    password: Password.optional(),
+    currentPassword: text({ min: 1, max: 128 }).optional(),
+  })
+  .openapi('UserPatchRequest');
+
+export const AvailabilityQuery = z.object({
+  username: Username.optional().openapi({ param: { name: 'username', in: 'query' } }),
+  email: Email.optional().openapi({ param: { name: 'email', in: 'query' } }),
+});
+
+const timestamp = z.iso.datetime().openapi({ example: '2026-11-22T12:00:00.000Z' });
+
+export const UserSchema = z
+  .object({ id: z.uuid(), username: z.string(), nickname: z.string(), email: z.string(), createdAt: timestamp, updatedAt: timestamp })
+  .openapi('User', { description: 'A user as they see themselves.' });
+
+export const PublicUserSchema = z
+  .object({ id: z.uuid(), username: z.string(), nickname: z.string(), createdAt: timestamp })
+  .openapi('PublicUser', { description: 'A user as others see them.' });
+
+export const AvailabilitySchema = z
+  .object({ field: z.enum(['username', 'email']), value: z.string(), available: z.literal(true) })
+  .openapi('Availability');
+
+/** The full view, for the user themself. */
+export function userView(user: User): z.infer<typeof UserSchema> {
+  return {
+    id: user.id,
+    username: user.username,
+    nickname: user.nickname,
+    email: user.email,
+    createdAt: user.created_at.toISOString(),
+    updatedAt: user.updated_at.toISOString(),
+  };
+}
+
+/** The public view, for everybody else. */
+export function publicUserView(user: User): z.infer<typeof PublicUserSchema> {
+  return { id: user.id, username: user.username, nickname: user.nickname, createdAt: user.created_at.toISOString() };
+}
