@@ -1,23 +1,24 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely } from 'kysely';
+import { Kysely, type LogEvent } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import { PostgresJSDialect } from 'kysely-postgres-js';
 import postgres from 'postgres';
 import type { DB } from './schema.ts';
 
 /** An open database: the Kysely handle and how to close it. */
-export interface Database {
+export type Database = {
   db: Kysely<DB>;
-  kind: 'pglite' | 'postgres';
   close(): Promise<void>;
-}
+} & ({ kind: 'pglite'; pglite: PGlite } | { kind: 'postgres' });
 
 export interface CreateDbOptions {
   /** postgres.js pool size. */
   max?: number;
   /** Start an embedded database from a `dumpDataDir()` tarball instead of its data directory. */
   loadDataDir?: Blob;
+  /** Called for every query Kysely runs, with its SQL and duration. */
+  log?: (event: LogEvent) => void;
 }
 
 /** The connection URL with any password masked, for log lines and error messages. */
@@ -40,8 +41,8 @@ export async function createDb(url: string, options: CreateDbOptions = {}): Prom
     });
     await pglite.waitReady;
     // The dialect serialises connections: PGlite has exactly one, so requests queue for it.
-    const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
-    return { db, kind: 'pglite', close: () => db.destroy() };
+    const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite), ...(options.log && { log: options.log }) });
+    return { db, kind: 'pglite', pglite, close: () => db.destroy() };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     const client = postgres(url, {
@@ -51,7 +52,7 @@ export async function createDb(url: string, options: CreateDbOptions = {}): Prom
       onnotice: () => undefined,
       connection: { application_name: 'projects-api', statement_timeout: 10_000 },
     });
-    const db = new Kysely<DB>({ dialect: new PostgresJSDialect({ postgres: client }) });
+    const db = new Kysely<DB>({ dialect: new PostgresJSDialect({ postgres: client }), ...(options.log && { log: options.log }) });
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
   throw new Error(`Unsupported database URL: ${redactUrl(url)}`);

@@ -1,0 +1,53 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import type { TestProject } from 'vitest/node';
+import { createDb } from '../../src/db/database.ts';
+import { migrate } from '../../src/db/migrations.ts';
+import { databaseUrl } from './postgres-url.ts';
+
+export type TestDatabase =
+  | { kind: 'pglite'; dumpPath: string }
+  | { kind: 'postgres'; adminUrl: string; template: string };
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    testDatabase: TestDatabase;
+  }
+}
+
+/**
+ * Migrates once per run: on PGlite into a data-directory dump each test file loads (initdb costs
+ * seconds, loading a dump a fraction of one); on PostgreSQL (TEST_DATABASE_URL) into a template
+ * database each test file clones.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const adminUrl = process.env.TEST_DATABASE_URL;
+  if (adminUrl) {
+    const template = `projects_api_tpl_${process.pid}_${Date.now()}`;
+    const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
+    await admin.unsafe(`create database ${template}`);
+    const database = await createDb(databaseUrl(adminUrl, template), { max: 1 });
+    await migrate(database.db);
+    await database.close();
+    project.provide('testDatabase', { kind: 'postgres', adminUrl, template });
+    return async () => {
+      await admin.unsafe(`drop database if exists ${template} with (force)`);
+      await admin.end();
+    };
+  }
+  const database = await createDb('pglite://memory');
+  if (database.kind !== 'pglite') throw new Error('expected PGlite');
+  await migrate(database.db);
+  const dump = await database.pglite.dumpDataDir('none');
+  await database.close();
+  const dir = mkdtempSync(join(tmpdir(), 'projects-api-test-'));
+  const dumpPath = join(dir, 'migrated.tar');
+  writeFileSync(dumpPath, Buffer.from(await dump.arrayBuffer()));
+  project.provide('testDatabase', { kind: 'pglite', dumpPath });
+  return () => {
+    rmSync(dir, { recursive: true, force: true });
+    return Promise.resolve();
+  };
+}

@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import pino from 'pino';
+import postgres from 'postgres';
+import { inject } from 'vitest';
+import { createApp, type App } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createDb, type Database } from '../../src/db/database.ts';
+import { databaseUrl } from './postgres-url.ts';
+
+/** A fresh migrated database for one test file, recording the SQL of every query it runs. */
+export interface TestDatabase {
+  database: Database;
+  queries: string[];
+  close(): Promise<void>;
+}
+
+/** Clones the run's migrated database: a PGlite dump, or a PostgreSQL template database. */
+export async function openTestDatabase(options: { max?: number } = {}): Promise<TestDatabase> {
+  const spec = inject('testDatabase');
+  const queries: string[] = [];
+  const log = (event: { level: string; query: { sql: string } }) => {
+    queries.push(event.query.sql);
+  };
+  if (spec.kind === 'pglite') {
+    const database = await createDb('pglite://memory', { loadDataDir: new Blob([readFileSync(spec.dumpPath)]), log });
+    return { database, queries, close: () => database.close() };
+  }
+  const name = `projects_api_t_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const admin = postgres(spec.adminUrl, { max: 1, onnotice: () => undefined });
+  await admin.unsafe(`create database ${name} template ${spec.template}`);
+  const database = await createDb(databaseUrl(spec.adminUrl, name), { log, ...(options.max && { max: options.max }) });
+  return {
+    database,
+    queries,
+    close: async () => {
+      await database.close();
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    },
+  };
+}
+
+export interface TestResponse {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON when the response is JSON, else the text. */
+  body: any;
+}
+
+export interface RequestOptions {
+  json?: unknown;
+  body?: NonNullable<RequestInit['body']>;
+  token?: string;
+  headers?: Record<string, string>;
+}
+
+let sequence = 0;
+
+/** A username nobody in this run has used yet. */
+export function uniqueName(prefix = 'u'): string {
+  sequence += 1;
+  return `${prefix}${Date.now().toString(36)}${sequence.toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
+}
+
+/** The app on a fresh database, driven in-process through HTTP. */
+export class TestApp {
+  constructor(
+    readonly app: App,
+    readonly testDb: TestDatabase,
+    /** Every log line the app wrote, parsed. */
+    readonly logs: Record<string, unknown>[],
+  ) {}
+
+  get db() {
+    return this.testDb.database.db;
+  }
+
+  async request(method: string, path: string, options: RequestOptions = {}): Promise<TestResponse> {
+    const headers: Record<string, string> = { ...options.headers };
+    let body = options.body;
+    if (options.json !== undefined) {
+      body = JSON.stringify(options.json);
+      headers['content-type'] ??= 'application/json';
+    }
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    const res = await this.app.request(path, { method, headers, ...(body !== undefined && { body }) });
+    const text = await res.text();
+    const type = res.headers.get('content-type') ?? '';
+    return { status: res.status, headers: res.headers, body: type.includes('json') && text ? JSON.parse(text) : text };
+  }
+
+  /** Signs up a new user; returns the response body's user and the password used. */
+  async signUp(fields: Partial<Record<'username' | 'email' | 'nickname' | 'password', string>> = {}) {
+    const username = fields.username ?? uniqueName();
+    const input = {
+      username,
+      email: fields.email ?? `${username}@example.com`,
+      nickname: fields.nickname ?? '테스터',
+      password: fields.password ?? 'password-123',
+    };
+    const res = await this.request('POST', '/api/users', { json: input });
+    if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${JSON.stringify(res.body)}`);
+    return { user: res.body.data as { id: string; username: string; email: string }, password: input.password };
+  }
+
+  async logIn(login: string, password: string): Promise<string> {
+    const res = await this.request('POST', '/api/sessions', { json: { login, password } });
+    if (res.status !== 201) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body.data.token as string;
+  }
+
+  /** A new user with a live session. */
+  async newUser() {
+    const { user, password } = await this.signUp();
+    return { user, password, token: await this.logIn(user.username, password) };
+  }
+
+  async createProject(token: string, title: string, description?: string) {
+    const res = await this.request('POST', '/api/projects', { token, json: { title, description } });
+    if (res.status !== 201) throw new Error(`create failed: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body.data as { id: string; title: string; version: number };
+  }
+
+  close(): Promise<void> {
+    return this.testDb.close();
+  }
+}
+
+/** Builds the app on a fresh database with the given environment on top of the defaults. */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const testDb = await openTestDatabase();
+  const config = loadConfig({ ...env, DATABASE_URL: env.DATABASE_URL ?? 'pglite://memory' });
+  const logs: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
+  return new TestApp(createApp({ db: testDb.database.db, config, logger }), testDb, logs);
+}
