@@ -1,0 +1,143 @@
+import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from './support/harness.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(() => t.close());
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+describe('POST /api/sessions', () => {
+  it('logs in by username in any case: 201 {user, token, expiresAt}, the cookie, and only a hash stored', async () => {
+    const { user, password } = await t.signUp();
+    const res = await t.request('POST', '/api/sessions', { json: { login: ` ${user.username.toUpperCase()} `, password } });
+    expect(res.status).toBe(201);
+    const { token, expiresAt } = res.body.data;
+    expect(res.body.data.user).toMatchObject({ id: user.id, username: user.username });
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const hours = (new Date(expiresAt).getTime() - Date.now()) / 3_600_000;
+    expect(hours).toBeGreaterThan(167.9);
+    expect(hours).toBeLessThanOrEqual(168);
+    expect(res.headers.get('set-cookie')).toBe(`sid=${token}; Max-Age=604800; Path=/; HttpOnly; SameSite=Lax`);
+    const rows = await t.db.selectFrom('sessions').selectAll().where('user_id', '=', user.id).execute();
+    expect(rows.map((r) => r.token_hash)).toEqual([sha256(token)]);
+  });
+
+  it('logs in by email in any case', async () => {
+    const { user, password } = await t.signUp();
+    const res = await t.request('POST', '/api/sessions', { json: { login: user.email.toUpperCase(), password } });
+    expect(res.status).toBe(201);
+  });
+
+  it('every login is a new token', async () => {
+    const { user, password } = await t.signUp();
+    expect(await t.logIn(user.username, password)).not.toBe(await t.logIn(user.username, password));
+  });
+
+  it('unknown user and wrong password give the same 401', async () => {
+    const { user } = await t.signUp();
+    const wrong = await t.request('POST', '/api/sessions', { json: { login: user.username, password: 'wrong-password' } });
+    const unknown = await t.request('POST', '/api/sessions', { json: { login: 'nobody-here', password: 'wrong-password' } });
+    for (const res of [wrong, unknown]) {
+      expect(res.status).toBe(401);
+      const { requestId, ...rest } = res.body;
+      expect(requestId).toEqual(expect.any(String));
+      expect(rest).toEqual({ status: 'Failed', code: 'INVALID_CREDENTIALS', message: '[Unauthorized] 아이디 또는 비밀번호가 올바르지 않습니다.' });
+    }
+    expect(wrong.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('a missing field is a 400', async () => {
+    const res = await t.request('POST', '/api/sessions', { json: { login: 'someone' } });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', field: 'password', message: '[Bad Request] password 값이 필요합니다.' });
+  });
+});
+
+describe('authentication', () => {
+  it('accepts the Bearer token and the cookie', async () => {
+    const { user, token } = await t.newUser();
+    const bearer = await t.request('GET', '/api/users/me', { token });
+    const cookie = await t.request('GET', '/api/users/me', { headers: { cookie: `sid=${token}` } });
+    expect(bearer.body.data.id).toBe(user.id);
+    expect(cookie.body.data.id).toBe(user.id);
+  });
+
+  it.each([
+    ['no credentials', {}],
+    ['a malformed Authorization header', { authorization: 'Basic Zm9vOmJhcg==' }],
+    ['an unknown token', { authorization: `Bearer ${'A'.repeat(43)}` }],
+    ['a token of the wrong shape', { authorization: "Bearer x'; drop table users; --" }],
+    ['an unknown cookie', { cookie: `sid=${'B'.repeat(43)}` }],
+  ])('%s is a 401 UNAUTHENTICATED', async (_name, headers) => {
+    const res = await t.request('GET', '/api/users/me', { headers });
+    expect(res.status).toBe(401);
+    expect(res.body).toMatchObject({ code: 'UNAUTHENTICATED', message: '[Unauthorized] 로그인이 필요합니다.' });
+  });
+
+  it('an idle session ends after SESSION_IDLE_MINUTES', async () => {
+    const { token } = await t.newUser();
+    await t.db
+      .updateTable('sessions')
+      .set({ last_seen_at: sql<Date>`now() - interval '31 minutes'` })
+      .where('token_hash', '=', sha256(token))
+      .execute();
+    expect((await t.request('GET', '/api/users/me', { token })).status).toBe(401);
+  });
+
+  it('activity keeps a session alive: a request records it', async () => {
+    const { token } = await t.newUser();
+    await t.db
+      .updateTable('sessions')
+      .set({ last_seen_at: sql<Date>`now() - interval '29 minutes'` })
+      .where('token_hash', '=', sha256(token))
+      .execute();
+    expect((await t.request('GET', '/api/users/me', { token })).status).toBe(200);
+    const row = await t.db.selectFrom('sessions').select(sql<boolean>`last_seen_at > now() - interval '1 minute'`.as('fresh')).where('token_hash', '=', sha256(token)).executeTakeFirstOrThrow();
+    expect(row.fresh).toBe(true);
+  });
+
+  it('a session ends at its absolute expiry however active', async () => {
+    const { token } = await t.newUser();
+    await t.db
+      .updateTable('sessions')
+      .set({ expires_at: sql<Date>`now() - interval '1 second'` })
+      .where('token_hash', '=', sha256(token))
+      .execute();
+    expect((await t.request('GET', '/api/users/me', { token })).status).toBe(401);
+  });
+});
+
+describe('DELETE /api/sessions/current', () => {
+  it('revokes the session and clears the cookie', async () => {
+    const { token } = await t.newUser();
+    const res = await t.request('DELETE', '/api/sessions/current', { token });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('set-cookie')).toBe('sid=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax');
+    expect(await t.db.selectFrom('sessions').select('token_hash').where('token_hash', '=', sha256(token)).execute()).toEqual([]);
+    expect((await t.request('GET', '/api/users/me', { token })).status).toBe(401);
+    expect((await t.request('DELETE', '/api/sessions/current', { token })).status).toBe(401);
+  });
+});
+
+describe('COOKIE_SECURE', () => {
+  it('auto sets Secure on https only; true always', async () => {
+    const { user, password } = await t.signUp();
+    const login = JSON.stringify({ login: user.username, password });
+    const https = await t.app.request('https://api.example/api/sessions', { method: 'POST', body: login, headers: { 'content-type': 'application/json' } });
+    expect(https.headers.get('set-cookie')).toMatch(/; HttpOnly; Secure; SameSite=Lax$/);
+
+    const secure = await startTestApp({ COOKIE_SECURE: 'true', SESSION_MAX_HOURS: '2' });
+    try {
+      const { user: u, password: p } = await secure.signUp();
+      const res = await secure.request('POST', '/api/sessions', { json: { login: u.username, password: p } });
+      expect(res.headers.get('set-cookie')).toMatch(/^sid=[A-Za-z0-9_-]{43}; Max-Age=7200; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+    } finally {
+      await secure.close();
+    }
+  });
+});
