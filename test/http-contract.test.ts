@@ -178,7 +178,7 @@ describe('request bodies', () => {
       body: stream,
       headers: { 'content-type': 'application/json' },
       duplex: 'half',
-    } as RequestInit);
+    });
     expect(res.status).toBe(413);
     expect(await userCount()).toBe(before);
   });

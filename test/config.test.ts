@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+describe('loadConfig', () => {
+  it('has the defaults of SPEC §2', () => {
+    expect(loadConfig({})).toEqual({
+      port: 8080,
+      databaseUrl: 'pglite://./.data/pglite',
+      defaultLocale: 'ko',
+      cookieSecure: 'auto',
+      sessionIdleMinutes: 30,
+      sessionMaxHours: 168,
+      bodyLimitBytes: 65536,
+      trustGatewayAuth: false,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads every variable; empty counts as unset', () => {
+    expect(
+      loadConfig({
+        PORT: '3000',
+        DATABASE_URL: 'postgres://u:p@h/db',
+        DEFAULT_LOCALE: 'en',
+        COOKIE_SECURE: 'true',
+        SESSION_IDLE_MINUTES: '5',
+        SESSION_MAX_HOURS: '24',
+        BODY_LIMIT_BYTES: '1024',
+        TRUST_GATEWAY_AUTH: 'true',
+        LOG_LEVEL: '',
+      }),
+    ).toMatchObject({ port: 3000, databaseUrl: 'postgres://u:p@h/db', defaultLocale: 'en', cookieSecure: 'true', sessionIdleMinutes: 5, sessionMaxHours: 24, bodyLimitBytes: 1024, trustGatewayAuth: true, logLevel: 'info' });
+  });
+
+  it.each([
+    [{ PORT: 'http' }, 'Invalid configuration: PORT must be a whole number'],
+    [{ PORT: '70000' }, 'Invalid configuration: PORT must be at most 65535'],
+    [{ DATABASE_URL: 'mysql://x' }, 'Invalid configuration: DATABASE_URL must start with postgres://, postgresql:// or pglite://'],
+    [{ DEFAULT_LOCALE: 'fr' }, 'Invalid configuration: DEFAULT_LOCALE must be ko or en'],
+    [{ COOKIE_SECURE: 'yes' }, 'Invalid configuration: COOKIE_SECURE must be true, false or auto'],
+    [{ SESSION_IDLE_MINUTES: '0' }, 'Invalid configuration: SESSION_IDLE_MINUTES must be at least 1'],
+    [{ SESSION_MAX_HOURS: '10000' }, 'Invalid configuration: SESSION_MAX_HOURS must be at most 9600'],
+    [{ BODY_LIMIT_BYTES: '-1' }, 'Invalid configuration: BODY_LIMIT_BYTES must be a whole number'],
+    [{ TRUST_GATEWAY_AUTH: '1' }, 'Invalid configuration: TRUST_GATEWAY_AUTH must be true or false'],
+    [{ LOG_LEVEL: 'loud' }, 'Invalid configuration: LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent'],
+  ])('%o stops start-up with one line naming it', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(new ConfigError(message));
+  });
+});

@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_CODES, ERROR_STATUS, REASON_PHRASES } from '../src/errors/codes.ts';
+import { CODE_TEXTS, FIELD_ISSUE_TEXTS, LOCALES, SPECIFIC_TEXTS } from '../src/errors/messages.ts';
+import { startTestApp, type TestApp } from './support/harness.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(() => t.close());
+
+const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+
+describe('the error registry', () => {
+  it.each(ERROR_CODES)('%s has a status, a reason phrase, texts in every locale, and a README row', (code) => {
+    const status = ERROR_STATUS[code];
+    expect(REASON_PHRASES[status]).toEqual(expect.any(String));
+    for (const locale of LOCALES) expect(CODE_TEXTS[code][locale].length).toBeGreaterThan(0);
+    expect(readme).toContain(`| \`${code}\` | ${status} |`);
+  });
+
+  it('every field issue code is listed in the README', () => {
+    for (const code of Object.keys(FIELD_ISSUE_TEXTS)) expect(readme).toContain(`\`${code}\``);
+  });
+
+  it('holds the seed texts of SPEC §7 verbatim', () => {
+    expect(SPECIFIC_TEXTS['duplicate.title'].ko).toBe('동일한 이름의 프로젝트가 이미 존재합니다.');
+    expect(FIELD_ISSUE_TEXTS.required.ko.replace('{field}', 'title')).toBe('title 값이 필요합니다.');
+    expect(FIELD_ISSUE_TEXTS.duplicate.ko.replace('{field}', 'username')).toBe('이미 존재하는 username입니다');
+    expect(FIELD_ISSUE_TEXTS.duplicate.ko.replace('{field}', 'email')).toBe('이미 존재하는 email입니다');
+    expect(CODE_TEXTS.DUPLICATE_RESOURCE.ko).toBe('이미 존재하는 값입니다');
+    expect(CODE_TEXTS.RESOURCE_STATE_CONFLICT.ko).toBe('요청 충돌이 발생했습니다.');
+    expect(CODE_TEXTS.INTERNAL_ERROR).toEqual({ ko: '서버 내부 오류가 발생했습니다.', en: 'Internal server error' });
+  });
+});
+
+describe('/openapi.json', () => {
+  it('is OpenAPI 3.1 with every route, its error responses, and every error code', async () => {
+    const res = await t.request('GET', '/openapi.json');
+    expect(res.status).toBe(200);
+    const doc = res.body;
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      '/api/projects',
+      '/api/projects/{id}',
+      '/api/projects/{id}/restore',
+      '/api/sessions',
+      '/api/sessions/current',
+      '/api/users',
+      '/api/users/availability',
+      '/api/users/me',
+      '/api/users/{id}',
+      '/health/live',
+      '/health/ready',
+    ]);
+    expect(doc.components.schemas.Error.properties.code.enum).toEqual([...ERROR_CODES]);
+    const create = doc.paths['/api/projects'].post;
+    expect(Object.keys(create.responses).sort()).toEqual(['201', '400', '401', '409', '413', '415', '500', '503']);
+    expect(create.responses['409'].content['application/problem+json'].schema.$ref).toBe('#/components/schemas/Problem');
+    expect(doc.components.schemas.ProjectCreateRequest).toMatchObject({
+      required: ['title'],
+      properties: { title: { type: 'string', minLength: 1, maxLength: 100 }, description: { maxLength: 2000 } },
+    });
+    expect(doc.components.schemas.SignupRequest.properties.username).toMatchObject({ minLength: 3, maxLength: 30, pattern: expect.any(String) });
+    expect(doc.components.securitySchemes).toEqual({
+      bearer: { type: 'http', scheme: 'bearer' },
+      cookie: { type: 'apiKey', in: 'cookie', name: 'sid' },
+    });
+  });
+
+  it('documents only routes the app serves', async () => {
+    const doc = (await t.request('GET', '/openapi.json')).body;
+    for (const [path, methods] of Object.entries<Record<string, unknown>>(doc.paths)) {
+      for (const method of Object.keys(methods)) {
+        // Without a session or body every served route answers 200, 400 or 401 before any lookup.
+        const res = await t.request(method.toUpperCase(), path.replace('{id}', '00000000-0000-4000-8000-000000000000'));
+        expect([200, 400, 401], `${method} ${path}`).toContain(res.status);
+      }
+    }
+  });
+});
+
+describe('/docs', () => {
+  it('serves an interactive reference whose assets come from this server, not a CDN', async () => {
+    const page = await t.request('GET', '/docs');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.body).not.toMatch(/https?:\/\//);
+    for (const asset of ['/docs/swagger-ui.css', '/docs/swagger-ui-bundle.js', '/docs/init.js']) {
+      expect(page.body).toContain(asset);
+      const res = await t.app.request(asset);
+      expect(res.status, asset).toBe(200);
+      expect((await res.arrayBuffer()).byteLength, asset).toBeGreaterThan(50);
+    }
+  });
+});

@@ -1,0 +1,29 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate } from '../src/db/migrations.ts';
+import { UNIQUE_INDEXES } from '../src/db/unique-indexes.ts';
+import { openTestDatabase, type TestDatabase } from './support/harness.ts';
+
+let t: TestDatabase;
+beforeAll(async () => {
+  t = await openTestDatabase();
+});
+afterAll(() => t.close());
+
+describe('migrations', () => {
+  it('are idempotent, also when several run at once', async () => {
+    await Promise.all([migrate(t.database.db), migrate(t.database.db), migrate(t.database.db)]);
+    const { rows } = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(t.database.db);
+    expect(rows.map((r) => r.name)).toEqual(['0001_users_sessions_projects']);
+  });
+
+  it('create every unique index the index → field table names, partial where soft delete applies', async () => {
+    const { rows } = await sql<{ indexname: string; indexdef: string }>`
+      select indexname, indexdef from pg_indexes where schemaname = current_schema()`.execute(t.database.db);
+    for (const name of Object.keys(UNIQUE_INDEXES)) {
+      const index = rows.find((r) => r.indexname === name);
+      expect(index?.indexdef, name).toMatch(/^CREATE UNIQUE INDEX/);
+    }
+    expect(rows.find((r) => r.indexname === 'projects_owner_title_key')?.indexdef).toMatch(/\(owner_id, title_key\) WHERE \(deleted_at IS NULL\)$/);
+  });
+});
