@@ -1,12 +1,13 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Kysely } from 'kysely';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { DB } from './db/schema.ts';
 import { AppError } from './errors/app-error.ts';
 import { renderError } from './errors/render.ts';
 import { toAppError } from './errors/to-app-error.ts';
 import { healthRoutes } from './health/health.routes.ts';
+import { createLogger } from './logger.ts';
 import { docsRoutes } from './http/docs.ts';
 import type { AppDeps, AppEnv } from './http/env.ts';
 import { allowedMethods } from './http/method-not-allowed.ts';
@@ -40,7 +41,7 @@ const OPENAPI_INFO = {
  * Builds the whole HTTP app from its dependencies, with no module-level state: the Node server
  * and the Lambda handler only wrap what this returns.
  */
-export function createApp({ db, config, logger = pino({ level: config.logLevel }) }: CreateAppOptions) {
+export function createApp({ db, config, logger = createLogger(config.logLevel) }: CreateAppOptions) {
   const deps: AppDeps = { db, config };
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 

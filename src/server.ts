@@ -1,9 +1,9 @@
 import { serve } from '@hono/node-server';
-import pino from 'pino';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createDb } from './db/database.ts';
 import { migrate } from './db/migrations.ts';
+import { createLogger } from './logger.ts';
 
 function configOrExit(): Config {
   try {
@@ -16,7 +16,7 @@ function configOrExit(): Config {
 }
 
 const config = configOrExit();
-const logger = pino({ level: config.logLevel });
+const logger = createLogger(config.logLevel);
 const database = await createDb(config.databaseUrl);
 await migrate(database.db);
 const app = createApp({ db: database.db, config, logger });

@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pino from 'pino';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createDb } from '../src/db/database.ts';
+import { createLogger } from '../src/logger.ts';
 import { startTestApp, type TestApp } from './support/harness.ts';
 
 let t: TestApp;
@@ -226,9 +226,25 @@ describe('failures of ours', () => {
     }
   });
 
+  it('a failed write logs no bound parameters: no password hash reaches the log', async () => {
+    const broken = await startTestApp();
+    try {
+      await sql`alter table users add column required_extra int not null`.execute(broken.db);
+      const res = await broken.request('POST', '/api/users', {
+        json: { username: 'leaky', password: 'password-123', nickname: 'n', email: 'leaky@example.com' },
+      });
+      expect(res.status).toBe(500);
+      const failure = broken.logs.find((l) => l.msg === 'request failed');
+      expect(failure).toMatchObject({ err: expect.objectContaining({ code: '23502' }) });
+      expect(JSON.stringify(broken.logs)).not.toContain('$argon2id');
+    } finally {
+      await broken.close();
+    }
+  });
+
   it('an unreachable database is a 503 with Retry-After; live stays 200, ready is 503', async () => {
     const database = await createDb('postgres://postgres@127.0.0.1:1/none', { max: 1 });
-    const app = createApp({ db: database.db, config: loadConfig({}), logger: pino({ level: 'silent' }) });
+    const app = createApp({ db: database.db, config: loadConfig({}), logger: createLogger('silent') });
     try {
       const signup = await app.request('/api/users', {
         method: 'POST',

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import pino from 'pino';
 import postgres from 'postgres';
 import { inject } from 'vitest';
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createDb, type Database } from '../../src/db/database.ts';
+import { createLogger } from '../../src/logger.ts';
 import { databaseUrl } from './postgres-url.ts';
 
 /** A fresh migrated database for one test file, recording the SQL of every query it runs. */
@@ -132,6 +132,6 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   const testDb = await openTestDatabase();
   const config = loadConfig({ ...env, DATABASE_URL: env.DATABASE_URL ?? 'pglite://memory' });
   const logs: Record<string, unknown>[] = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
+  const logger = createLogger('info', { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
   return new TestApp(createApp({ db: testDb.database.db, config, logger }), testDb, logs);
 }
