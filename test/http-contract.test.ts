@@ -184,6 +184,26 @@ describe('request bodies', () => {
   });
 });
 
+describe('hostile query strings and paths', () => {
+  it.each([
+    ['/api/users/availability?username=%00abc', 400],
+    ['/api/users/availability?username=%ED%A0%80abc', 400],
+    ['/api/users/availability?email=%', 400],
+    ['/api/users/availability?username=a&username=b', 400],
+    ['/api/projects?limit=1e400', 400],
+    ['/api/projects?cursor=%00', 400],
+    ['/api/projects?deleted[]=only', 200],
+    ['/api/projects/%00', 404],
+    ['/api/projects/%E0%A4%A', 404],
+    [`/api/users/${'a'.repeat(5000)}`, 404],
+  ])('%s is a %i, never a 5xx', async (path, status) => {
+    const { token } = await t.newUser();
+    const res = await t.request('GET', path, { token });
+    expect(res.status).toBe(status);
+    if (status !== 200) expect(res.body.status).toBe('Failed');
+  });
+});
+
 describe('routing', () => {
   it('an unknown route is a 404 NOT_FOUND_RESOURCE', async () => {
     const res = await t.request('GET', '/api/projects/1/2/3');

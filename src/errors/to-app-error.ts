@@ -4,11 +4,9 @@ import { uniqueViolation } from '../db/unique-indexes.ts';
 import { AppError } from './app-error.ts';
 import type { ErrorCode } from './codes.ts';
 
-// Hono's own failures, by status, in our codes.
+// Hono's own failures (its JSON parser, body limit and media-type gate), in our codes.
 const HTTP_EXCEPTION_CODES: Partial<Record<number, ErrorCode>> = {
   400: 'INVALID_JSON',
-  401: 'UNAUTHENTICATED',
-  404: 'NOT_FOUND_RESOURCE',
   413: 'PAYLOAD_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE',
 };

@@ -1,5 +1,4 @@
 import { z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
 import { AppError, validationError, type FieldIssue } from '../errors/app-error.ts';
 import { FIELD_ISSUE_TEXTS, type FieldIssueCode } from '../errors/messages.ts';
 
@@ -84,10 +83,7 @@ export function fieldIssues(error: z.ZodError): FieldIssue[] {
  * The zod-openapi hook for every route: a malformed path id is a 404 (it names nothing that could
  * exist); anything else that fails validation is a 400 VALIDATION_FAILED listing each field.
  */
-export function validationHook(
-  result: { success: true } | { success: false; error: z.ZodError; target: string },
-  _c: Context,
-): void {
+export function validationHook(result: { success: true } | { success: false; error: z.ZodError; target: string }): void {
   if (result.success) return;
   if (result.target === 'param') throw new AppError('NOT_FOUND_RESOURCE');
   const [first, ...rest] = fieldIssues(result.error);
