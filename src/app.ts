@@ -22,6 +22,8 @@ export interface CreateAppOptions {
   config: Config;
   /** Defaults to JSON lines on stdout at `config.logLevel`. */
   logger?: Logger;
+  /** How the entry point learns the client's address; unknown by default. */
+  clientIp?: AppDeps['clientIp'];
 }
 
 /** The OpenAPI document's fixed part; paths and schemas come from the routes. */
@@ -41,8 +43,8 @@ const OPENAPI_INFO = {
  * Builds the whole HTTP app from its dependencies, with no module-level state: the Node server
  * and the Lambda handler only wrap what this returns.
  */
-export function createApp({ db, config, logger = createLogger(config.logLevel) }: CreateAppOptions) {
-  const deps: AppDeps = { db, config };
+export function createApp({ db, config, logger = createLogger(config.logLevel), clientIp = () => undefined }: CreateAppOptions) {
+  const deps: AppDeps = { db, config, clientIp };
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   app.use(requestContext(logger, config.defaultLocale));

@@ -21,6 +21,8 @@ const ConfigSchema = z.object({
   SESSION_MAX_HOURS: integer(1, 9_600).default(168),
   BODY_LIMIT_BYTES: integer(64, 100 * 1024 * 1024).default(65_536),
   TRUST_GATEWAY_AUTH: flag.default(false),
+  DB_POOL_MAX: integer(1, 1000).default(10),
+  DB_STATEMENT_TIMEOUT_MS: integer(100, 3_600_000).default(10_000),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'must be one of fatal, error, warn, info, debug, trace, silent',
@@ -38,6 +40,10 @@ export interface Config {
   sessionMaxHours: number;
   bodyLimitBytes: number;
   trustGatewayAuth: boolean;
+  /** postgres.js pool size per process. */
+  dbPoolMax: number;
+  /** PostgreSQL statement_timeout: a statement running longer fails (a 503). */
+  dbStatementTimeoutMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -68,6 +74,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessionMaxHours: e.SESSION_MAX_HOURS,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     trustGatewayAuth: e.TRUST_GATEWAY_AUTH,
+    dbPoolMax: e.DB_POOL_MAX,
+    dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -17,7 +17,7 @@ function configOrExit(): Config {
 
 const config = configOrExit();
 const logger = createLogger(config.logLevel);
-const database = await createDb(config.databaseUrl);
+const database = await createDb(config.databaseUrl, { max: config.dbPoolMax, statementTimeoutMs: config.dbStatementTimeoutMs });
 await migrate(database.db);
 const app = createApp({ db: database.db, config, logger });
 

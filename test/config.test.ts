@@ -12,6 +12,8 @@ describe('loadConfig', () => {
       sessionMaxHours: 168,
       bodyLimitBytes: 65536,
       trustGatewayAuth: false,
+      dbPoolMax: 10,
+      dbStatementTimeoutMs: 10000,
       logLevel: 'info',
     });
   });
@@ -42,6 +44,8 @@ describe('loadConfig', () => {
     [{ SESSION_MAX_HOURS: '10000' }, 'Invalid configuration: SESSION_MAX_HOURS must be at most 9600'],
     [{ BODY_LIMIT_BYTES: '-1' }, 'Invalid configuration: BODY_LIMIT_BYTES must be a whole number'],
     [{ TRUST_GATEWAY_AUTH: '1' }, 'Invalid configuration: TRUST_GATEWAY_AUTH must be true or false'],
+    [{ DB_POOL_MAX: '0' }, 'Invalid configuration: DB_POOL_MAX must be at least 1'],
+    [{ DB_STATEMENT_TIMEOUT_MS: '5' }, 'Invalid configuration: DB_STATEMENT_TIMEOUT_MS must be at least 100'],
     [{ LOG_LEVEL: 'loud' }, 'Invalid configuration: LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent'],
   ])('%o stops start-up with one line naming it', (env, message) => {
     expect(() => loadConfig(env)).toThrow(new ConfigError(message));

@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, type LogEvent } from 'kysely';
+import { Kysely, type Dialect, type LogEvent } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import { PostgresJSDialect } from 'kysely-postgres-js';
 import postgres from 'postgres';
+import { ResilientDialect } from './resilient-dialect.ts';
 import type { DB } from './schema.ts';
 
 /** An open database: the Kysely handle and how to close it. */
@@ -13,8 +14,12 @@ export type Database = {
 } & ({ kind: 'pglite'; pglite: PGlite } | { kind: 'postgres' });
 
 export interface CreateDbOptions {
-  /** postgres.js pool size. */
+  /** postgres.js pool size (default 10). */
   max?: number;
+  /** PostgreSQL `statement_timeout` for every session of the pool (default 10 000 ms). */
+  statementTimeoutMs?: number;
+  /** How long a query may wait for a free connection before it fails (default 5 000 ms). */
+  acquireTimeoutMs?: number;
   /** Start an embedded database from a `dumpDataDir()` tarball instead of its data directory. */
   loadDataDir?: Blob;
   /** Called for every query Kysely runs, with its SQL and duration. */
@@ -28,9 +33,15 @@ export function redactUrl(url: string): string {
 
 /**
  * Opens `postgres://…` / `postgresql://…` with postgres.js, or an embedded PGlite for
- * `pglite://<dir>` (on disk) and `pglite://memory`.
+ * `pglite://<dir>` (on disk) and `pglite://memory`. Either way queries wait at most
+ * `acquireTimeoutMs` for a connection and a statement refused with 40001 / 40P01 is retried.
  */
 export async function createDb(url: string, options: CreateDbOptions = {}): Promise<Database> {
+  const kysely = (dialect: Dialect) =>
+    new Kysely<DB>({
+      dialect: new ResilientDialect(dialect, options.acquireTimeoutMs ?? 5_000),
+      ...(options.log && { log: options.log }),
+    });
   if (url.startsWith('pglite://')) {
     const location = url.slice('pglite://'.length);
     const inMemory = location === 'memory' || location === '';
@@ -41,7 +52,7 @@ export async function createDb(url: string, options: CreateDbOptions = {}): Prom
     });
     await pglite.waitReady;
     // The dialect serialises connections: PGlite has exactly one, so requests queue for it.
-    const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite), ...(options.log && { log: options.log }) });
+    const db = kysely(new PGliteDialect(pglite));
     return { db, kind: 'pglite', pglite, close: () => db.destroy() };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
@@ -50,9 +61,9 @@ export async function createDb(url: string, options: CreateDbOptions = {}): Prom
       connect_timeout: 5,
       idle_timeout: 60,
       onnotice: () => undefined,
-      connection: { application_name: 'projects-api', statement_timeout: 10_000 },
+      connection: { application_name: 'projects-api', statement_timeout: options.statementTimeoutMs ?? 10_000 },
     });
-    const db = new Kysely<DB>({ dialect: new PostgresJSDialect({ postgres: client }), ...(options.log && { log: options.log }) });
+    const db = kysely(new PostgresJSDialect({ postgres: client }));
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
   throw new Error(`Unsupported database URL: ${redactUrl(url)}`);

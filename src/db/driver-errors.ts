@@ -4,7 +4,7 @@ export function sqlState(err: unknown): string | undefined {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
-// Socket-level failures (Node) and postgres.js's own connection errors.
+// Socket-level failures (Node), postgres.js's own connection errors, and our pool wait limit.
 const CONNECTION_FAILURES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -16,6 +16,7 @@ const CONNECTION_FAILURES = new Set([
   'CONNECTION_CLOSED',
   'CONNECTION_ENDED',
   'CONNECTION_DESTROYED',
+  'POOL_TIMEOUT',
 ]);
 
 // Server going away or overloaded, statement timeout, and serialization failure or deadlock:

@@ -49,6 +49,23 @@ const MIGRATIONS: Record<string, Migration> = {
       await sql`create index projects_owner_created on projects (owner_id, created_at desc, id desc)`.execute(db);
     },
   },
+  '0002_idempotency_keys': {
+    async up(db) {
+      await sql`
+        create table idempotency_keys (
+          scope text not null,
+          key text not null,
+          fingerprint text not null,
+          created_at timestamptz(3) not null default now(),
+          locked_at timestamptz(3) not null default now(),
+          response_status integer,
+          response_headers text,
+          response_body text,
+          primary key (scope, key)
+        )`.execute(db);
+      await sql`create index idempotency_keys_created_at on idempotency_keys (created_at)`.execute(db);
+    },
+  },
 };
 
 /**

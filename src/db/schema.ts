@@ -34,9 +34,26 @@ export interface ProjectsTable {
   deleted_at: Date | null;
 }
 
+export interface IdempotencyKeysTable {
+  /** Whose key it is: `user:<id>`, or `anon:<client ip>` for signup. */
+  scope: string;
+  key: string;
+  /** SHA-256 of method, path and body: the same key with another request is refused. */
+  fingerprint: string;
+  created_at: Generated<Date>;
+  /** When the attempt now in progress claimed the key. */
+  locked_at: Generated<Date>;
+  /** Null while the first request is still running. */
+  response_status: number | null;
+  /** JSON of the headers to replay. */
+  response_headers: string | null;
+  response_body: string | null;
+}
+
 /** The database as Kysely sees it. */
 export interface DB {
   users: UsersTable;
   sessions: SessionsTable;
   projects: ProjectsTable;
+  idempotency_keys: IdempotencyKeysTable;
 }

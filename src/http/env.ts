@@ -1,3 +1,4 @@
+import type { Context } from 'hono';
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.ts';
 import type { DB } from '../db/schema.ts';
@@ -26,4 +27,6 @@ export interface AppEnv {
 export interface AppDeps {
   db: Kysely<DB>;
   config: Config;
+  /** The client's address as the entry point (Node socket, Lambda event) knows it. */
+  clientIp: (c: Context) => string | undefined;
 }

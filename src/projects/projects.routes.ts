@@ -4,6 +4,7 @@ import { jsonBody } from '../http/json-body.ts';
 import { errorResponses, IdParams, jsonResponse, ok, SESSION_SECURITY, success } from '../http/openapi.ts';
 import { etag, ifMatchVersions } from '../http/preconditions.ts';
 import { validationHook } from '../http/validation.ts';
+import { idempotency, IdempotencyKeyHeader } from '../idempotency/idempotency.middleware.ts';
 import { requireAuth } from '../sessions/auth.middleware.ts';
 import { ListQuery, ProjectCreateBody, ProjectListSchema, ProjectPatchBody, ProjectSchema, projectView } from './projects.schemas.ts';
 import {
@@ -34,6 +35,7 @@ export function projectsRoutes(deps: AppDeps) {
   const { db, config } = deps;
   const auth = requireAuth(deps);
   const body = jsonBody(config.bodyLimitBytes);
+  const once = idempotency(deps);
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   const common = { tags: ['projects'], security: SESSION_SECURITY };
 
@@ -43,11 +45,20 @@ export function projectsRoutes(deps: AppDeps) {
       method: 'post',
       path: '/api/projects',
       summary: 'Create a project',
-      middleware: [auth, body] as const,
-      request: { body: { required: true, content: { 'application/json': { schema: ProjectCreateBody } } } },
+      middleware: [auth, body, once] as const,
+      request: { headers: IdempotencyKeyHeader, body: { required: true, content: { 'application/json': { schema: ProjectCreateBody } } } },
       responses: {
         201: { ...single('The new project'), headers: { ...etagHeader, Location: { schema: { type: 'string' } } } },
-        ...errorResponses('INVALID_JSON', 'VALIDATION_FAILED', 'UNAUTHENTICATED', 'DUPLICATE_RESOURCE', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'),
+        ...errorResponses(
+          'INVALID_JSON',
+          'VALIDATION_FAILED',
+          'UNAUTHENTICATED',
+          'DUPLICATE_RESOURCE',
+          'IDEMPOTENCY_KEY_IN_USE',
+          'IDEMPOTENCY_KEY_MISMATCH',
+          'PAYLOAD_TOO_LARGE',
+          'UNSUPPORTED_MEDIA_TYPE',
+        ),
       },
     }),
     async (c) => {
@@ -152,11 +163,11 @@ export function projectsRoutes(deps: AppDeps) {
       method: 'post',
       path: '/api/projects/{id}/restore',
       summary: 'Restore a soft-deleted project',
-      middleware: [auth] as const,
-      request: { params: IdParams },
+      middleware: [auth, once] as const,
+      request: { params: IdParams, headers: IdempotencyKeyHeader },
       responses: {
         200: single('The restored project'),
-        ...errorResponses('UNAUTHENTICATED', 'NOT_FOUND_RESOURCE', 'DUPLICATE_RESOURCE'),
+        ...errorResponses('UNAUTHENTICATED', 'NOT_FOUND_RESOURCE', 'DUPLICATE_RESOURCE', 'IDEMPOTENCY_KEY_IN_USE', 'IDEMPOTENCY_KEY_MISMATCH'),
       },
     }),
     async (c) => {

@@ -3,6 +3,7 @@ import type { AppDeps, AppEnv } from '../http/env.ts';
 import { jsonBody } from '../http/json-body.ts';
 import { errorResponses, IdParams, jsonResponse, ok, SESSION_SECURITY, success } from '../http/openapi.ts';
 import { validationHook } from '../http/validation.ts';
+import { idempotency, IdempotencyKeyHeader } from '../idempotency/idempotency.middleware.ts';
 import { requireAuth } from '../sessions/auth.middleware.ts';
 import { clearSessionCookie } from '../sessions/session-cookie.ts';
 import {
@@ -31,14 +32,22 @@ export function usersRoutes(deps: AppDeps) {
       path: '/api/users',
       tags: ['users'],
       summary: 'Sign up',
-      middleware: [body] as const,
-      request: { body: { required: true, content: { 'application/json': { schema: SignupBody } } } },
+      middleware: [body, idempotency(deps)] as const,
+      request: { headers: IdempotencyKeyHeader, body: { required: true, content: { 'application/json': { schema: SignupBody } } } },
       responses: {
         201: {
           ...jsonResponse('The new user', success(UserSchema)),
           headers: { Location: { schema: { type: 'string' }, description: 'URL of the new user' } },
         },
-        ...errorResponses('INVALID_JSON', 'VALIDATION_FAILED', 'DUPLICATE_RESOURCE', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'),
+        ...errorResponses(
+          'INVALID_JSON',
+          'VALIDATION_FAILED',
+          'DUPLICATE_RESOURCE',
+          'IDEMPOTENCY_KEY_IN_USE',
+          'IDEMPOTENCY_KEY_MISMATCH',
+          'PAYLOAD_TOO_LARGE',
+          'UNSUPPORTED_MEDIA_TYPE',
+        ),
       },
     }),
     async (c) => {

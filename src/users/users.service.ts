@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { transaction } from '../db/resilient-dialect.ts';
 import type { DB } from '../db/schema.ts';
 import { uniqueViolation, UNIQUE_INDEXES } from '../db/unique-indexes.ts';
 import { AppError, validationError, type FieldIssue } from '../errors/app-error.ts';
@@ -112,7 +113,7 @@ export async function updateSelf(db: Kysely<DB>, caller: Caller, id: string, pat
     changes.password_hash = await hashPassword(password);
   }
   try {
-    return await db.transaction().execute(async (trx) => {
+    return await transaction(db, async (trx) => {
       const updated = await updateUser(trx, id, changes);
       if (!updated) throw new AppError('NOT_FOUND_RESOURCE');
       if (password !== undefined) await deleteOtherSessions(trx, id, caller.sessionHash);

@@ -127,11 +127,15 @@ export class TestApp {
   }
 }
 
+/** The client address tests claim, the way an entry point would report the socket's. */
+export const TEST_CLIENT_IP_HEADER = 'x-test-client-ip';
+
 /** Builds the app on a fresh database with the given environment on top of the defaults. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const testDb = await openTestDatabase();
+export async function startTestApp(env: Record<string, string> = {}, options: { max?: number } = {}): Promise<TestApp> {
+  const testDb = await openTestDatabase(options);
   const config = loadConfig({ ...env, DATABASE_URL: env.DATABASE_URL ?? 'pglite://memory' });
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger('info', { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
-  return new TestApp(createApp({ db: testDb.database.db, config, logger }), testDb, logs);
+  const clientIp = (c: { req: { header(name: string): string | undefined } }) => c.req.header(TEST_CLIENT_IP_HEADER);
+  return new TestApp(createApp({ db: testDb.database.db, config, logger, clientIp }), testDb, logs);
 }

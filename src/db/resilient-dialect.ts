@@ -1,0 +1,169 @@
+import type {
+  CompiledQuery,
+  DatabaseConnection,
+  DatabaseIntrospector,
+  Dialect,
+  DialectAdapter,
+  Driver,
+  Kysely,
+  QueryCompiler,
+  QueryResult,
+  TransactionSettings,
+} from 'kysely';
+import { sqlState } from './driver-errors.ts';
+
+/** Thrown when no connection frees up in time; classified as the database being unavailable. */
+export class PoolTimeoutError extends Error {
+  readonly code = 'POOL_TIMEOUT';
+  constructor(ms: number) {
+    super(`No database connection became free within ${ms} ms`);
+    this.name = 'PoolTimeoutError';
+  }
+}
+
+/** Attempts in all (the first included) for work refused with 40001 / 40P01. */
+export const TRANSIENT_ATTEMPTS = 3;
+
+/** Serialization failure and deadlock victim: PostgreSQL rolled the work back, so it may run again. */
+export function isTransient(err: unknown): boolean {
+  const state = sqlState(err);
+  return state === '40001' || state === '40P01';
+}
+
+function pause(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt + Math.random() * 20));
+}
+
+class ResilientConnection implements DatabaseConnection {
+  inTransaction = false;
+
+  constructor(readonly inner: DatabaseConnection) {}
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.inner.executeQuery<R>(query);
+      } catch (err) {
+        // Inside a transaction the whole transaction must run again (see `transaction` below).
+        if (this.inTransaction || attempt >= TRANSIENT_ATTEMPTS || !isTransient(err)) throw err;
+        await pause(attempt);
+      }
+    }
+  }
+
+  streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
+    return this.inner.streamQuery<R>(query, chunkSize);
+  }
+}
+
+class ResilientDriver implements Driver {
+  constructor(
+    private readonly inner: Driver,
+    private readonly acquireTimeoutMs: number,
+  ) {}
+
+  init(): Promise<void> {
+    return this.inner.init();
+  }
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    const acquiring = this.inner.acquireConnection();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new PoolTimeoutError(this.acquireTimeoutMs));
+      }, this.acquireTimeoutMs);
+    });
+    try {
+      return new ResilientConnection(await Promise.race([acquiring, timeout]));
+    } catch (err) {
+      // The connection may still arrive after we gave up: hand it straight back to the pool.
+      acquiring.then((late) => this.inner.releaseConnection(late)).catch(() => undefined);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    const c = connection as ResilientConnection;
+    await this.inner.beginTransaction(c.inner, settings);
+    c.inTransaction = true;
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    const c = connection as ResilientConnection;
+    c.inTransaction = false;
+    await this.inner.commitTransaction(c.inner);
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    const c = connection as ResilientConnection;
+    c.inTransaction = false;
+    await this.inner.rollbackTransaction(c.inner);
+  }
+
+  async savepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    await this.inner.savepoint?.((connection as ResilientConnection).inner, name, compile);
+  }
+
+  async rollbackToSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    await this.inner.rollbackToSavepoint?.((connection as ResilientConnection).inner, name, compile);
+  }
+
+  async releaseSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    await this.inner.releaseSavepoint?.((connection as ResilientConnection).inner, name, compile);
+  }
+
+  releaseConnection(connection: DatabaseConnection): Promise<void> {
+    return this.inner.releaseConnection((connection as ResilientConnection).inner);
+  }
+
+  destroy(): Promise<void> {
+    return this.inner.destroy();
+  }
+}
+
+/**
+ * Wraps a dialect so that waiting for a pooled connection is bounded (a busy pool becomes a 503,
+ * not a hang), and a single statement refused with 40001 / 40P01 outside a transaction is retried
+ * a bounded number of times.
+ */
+export class ResilientDialect implements Dialect {
+  constructor(
+    private readonly inner: Dialect,
+    /** How long a query may wait for a pooled connection before it fails with PoolTimeoutError. */
+    private readonly acquireTimeoutMs: number,
+  ) {}
+
+  createAdapter(): DialectAdapter {
+    return this.inner.createAdapter();
+  }
+
+  createDriver(): Driver {
+    return new ResilientDriver(this.inner.createDriver(), this.acquireTimeoutMs);
+  }
+
+  createIntrospector(db: Kysely<any>): DatabaseIntrospector {
+    return this.inner.createIntrospector(db);
+  }
+
+  createQueryCompiler(): QueryCompiler {
+    return this.inner.createQueryCompiler();
+  }
+}
+
+/**
+ * Runs `work` in a transaction, running it again (a bounded number of times) when PostgreSQL
+ * rolls it back with 40001 / 40P01. `work` must only touch the database.
+ */
+export async function transaction<DB, T>(db: Kysely<DB>, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction().execute(work);
+    } catch (err) {
+      if (attempt >= TRANSIENT_ATTEMPTS || !isTransient(err)) throw err;
+      await pause(attempt);
+    }
+  }
+}
