@@ -56,6 +56,11 @@ class ResilientConnection implements DatabaseConnection {
   }
 }
 
+function unwrap(connection: DatabaseConnection): ResilientConnection {
+  if (!(connection instanceof ResilientConnection)) throw new TypeError('Not a connection of this driver');
+  return connection;
+}
+
 class ResilientDriver implements Driver {
   constructor(
     private readonly inner: Driver,
@@ -86,37 +91,37 @@ class ResilientDriver implements Driver {
   }
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    const c = connection as ResilientConnection;
+    const c = unwrap(connection);
     await this.inner.beginTransaction(c.inner, settings);
     c.inTransaction = true;
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    const c = connection as ResilientConnection;
+    const c = unwrap(connection);
     c.inTransaction = false;
     await this.inner.commitTransaction(c.inner);
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    const c = connection as ResilientConnection;
+    const c = unwrap(connection);
     c.inTransaction = false;
     await this.inner.rollbackTransaction(c.inner);
   }
 
   async savepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
-    await this.inner.savepoint?.((connection as ResilientConnection).inner, name, compile);
+    await this.inner.savepoint?.(unwrap(connection).inner, name, compile);
   }
 
   async rollbackToSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
-    await this.inner.rollbackToSavepoint?.((connection as ResilientConnection).inner, name, compile);
+    await this.inner.rollbackToSavepoint?.(unwrap(connection).inner, name, compile);
   }
 
   async releaseSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
-    await this.inner.releaseSavepoint?.((connection as ResilientConnection).inner, name, compile);
+    await this.inner.releaseSavepoint?.(unwrap(connection).inner, name, compile);
   }
 
   releaseConnection(connection: DatabaseConnection): Promise<void> {
-    return this.inner.releaseConnection((connection as ResilientConnection).inner);
+    return this.inner.releaseConnection(unwrap(connection).inner);
   }
 
   destroy(): Promise<void> {
@@ -144,7 +149,7 @@ export class ResilientDialect implements Dialect {
     return new ResilientDriver(this.inner.createDriver(), this.acquireTimeoutMs);
   }
 
-  createIntrospector(db: Kysely<any>): DatabaseIntrospector {
+  createIntrospector(db: Parameters<Dialect['createIntrospector']>[0]): DatabaseIntrospector {
     return this.inner.createIntrospector(db);
   }
 

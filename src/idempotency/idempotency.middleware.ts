@@ -19,7 +19,7 @@ function scopeOf(c: Context<AppEnv>, deps: AppDeps): string {
 async function fingerprint(c: Context<AppEnv>): Promise<string> {
   // The JSON body gate has already read the body (within the size limit) when the route takes
   // one; a route without a body is identified by its method and path alone.
-  const body = (await c.req.bodyCache.text) ?? '';
+  const body = c.req.bodyCache.text === undefined ? '' : await c.req.text();
   return createHash('sha256').update(`${c.req.method} ${c.req.path}\n${body}`).digest('hex');
 }
 
