@@ -1,9 +1,15 @@
 import { serve } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createDb } from './db/database.ts';
 import { migrate } from './db/migrations.ts';
+import { purgeExpiredKeys } from './idempotency/idempotency.repository.ts';
 import { createLogger } from './logger.ts';
+
+/** In-flight requests get this long to finish after SIGTERM before the process gives up on them. */
+const DRAIN_LIMIT_MS = 10_000;
+const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 
 function configOrExit(): Config {
   try {
@@ -19,21 +25,66 @@ const config = configOrExit();
 const logger = createLogger(config.logLevel);
 const database = await createDb(config.databaseUrl, { max: config.dbPoolMax, statementTimeoutMs: config.dbStatementTimeoutMs });
 await migrate(database.db);
-const app = createApp({ db: database.db, config, logger });
+const app = createApp({ db: database.db, config, logger, clientIp: (c) => getConnInfo(c).remote.address });
 
 const server = serve({ fetch: app.fetch, port: config.port }, (info) => {
   logger.info({ port: info.port, database: database.kind }, 'listening');
 });
 
+function purge(): void {
+  purgeExpiredKeys(database.db).then(
+    (purged) => {
+      if (purged > 0) logger.info({ purged }, 'expired idempotency keys purged');
+    },
+    (err: unknown) => {
+      logger.warn({ err }, 'idempotency key purge failed');
+    },
+  );
+}
+purge();
+const purgeTimer = setInterval(purge, PURGE_INTERVAL_MS).unref();
+
 let stopping = false;
+
+/**
+ * First signal: stop accepting connections, let in-flight requests finish, close the pool, exit 0
+ * (or 1 if draining passes DRAIN_LIMIT_MS). A second signal exits at once.
+ */
 function shutdown(signal: string): void {
-  if (stopping) process.exit(1);
+  if (stopping) {
+    logger.warn({ signal }, 'second signal: exiting without draining');
+    process.exit(1);
+  }
   stopping = true;
-  logger.info({ signal }, 'shutting down');
+  logger.info({ signal }, 'shutting down: draining in-flight requests');
+  clearInterval(purgeTimer);
+  setTimeout(() => {
+    logger.error({ limitMs: DRAIN_LIMIT_MS }, 'in-flight requests did not finish in time');
+    process.exit(1);
+  }, DRAIN_LIMIT_MS).unref();
+  // Keep-alive sockets that finish their last response while we drain would otherwise hold the
+  // server open until their idle timeout.
+  const idleSweep =
+    'closeIdleConnections' in server
+      ? setInterval(() => {
+          server.closeIdleConnections();
+        }, 50)
+      : undefined;
   server.close(() => {
-    void database.close().then(() => process.exit(0));
+    clearInterval(idleSweep);
+    database.close().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'closing the database failed');
+        process.exit(1);
+      },
+    );
   });
 }
+
 process.on('SIGTERM', () => {
   shutdown('SIGTERM');
 });
