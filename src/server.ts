@@ -23,7 +23,13 @@ function configOrExit(): Config {
 
 const config = configOrExit();
 const logger = createLogger(config.logLevel);
-const database = await createDb(config.databaseUrl, { max: config.dbPoolMax, statementTimeoutMs: config.dbStatementTimeoutMs });
+const database = await createDb(config.databaseUrl, {
+  max: config.dbPoolMax,
+  statementTimeoutMs: config.dbStatementTimeoutMs,
+  onIdleError: (err) => {
+    logger.warn({ err }, 'an idle database connection failed; it will be replaced');
+  },
+});
 await migrate(database.db);
 const app = createApp({ db: database.db, config, logger, clientIp: (c) => getConnInfo(c).remote.address });
 

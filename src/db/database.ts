@@ -1,9 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, type Dialect, type LogEvent } from 'kysely';
+import { Kysely, PostgresDialect, type Dialect, type LogEvent } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
-import { PostgresJSDialect } from 'kysely-postgres-js';
-import postgres from 'postgres';
+import pg from 'pg';
 import { ResilientDialect } from './resilient-dialect.ts';
 import type { DB } from './schema.ts';
 
@@ -14,7 +13,7 @@ export type Database = {
 } & ({ kind: 'pglite'; pglite: PGlite } | { kind: 'postgres' });
 
 export interface CreateDbOptions {
-  /** postgres.js pool size (default 10). */
+  /** PostgreSQL pool size (default 10). */
   max?: number;
   /** PostgreSQL `statement_timeout` for every session of the pool (default 10 000 ms). */
   statementTimeoutMs?: number;
@@ -24,6 +23,12 @@ export interface CreateDbOptions {
   loadDataDir?: Blob;
   /** Called for every query Kysely runs, with its SQL and duration. */
   log?: (event: LogEvent) => void;
+  /**
+   * Called when an idle pooled connection fails (the server restarted or killed it). The pool
+   * drops that connection and opens a new one when needed; without a listener the error would
+   * end the process.
+   */
+  onIdleError?: (err: Error) => void;
 }
 
 /** The connection URL with any password masked, for log lines and error messages. */
@@ -32,14 +37,15 @@ export function redactUrl(url: string): string {
 }
 
 /**
- * Opens `postgres://…` / `postgresql://…` with postgres.js, or an embedded PGlite for
+ * Opens `postgres://…` / `postgresql://…` with node-postgres, or an embedded PGlite for
  * `pglite://<dir>` (on disk) and `pglite://memory`. Either way queries wait at most
  * `acquireTimeoutMs` for a connection and a statement refused with 40001 / 40P01 is retried.
  */
 export async function createDb(url: string, options: CreateDbOptions = {}): Promise<Database> {
+  const acquireTimeoutMs = options.acquireTimeoutMs ?? 5_000;
   const kysely = (dialect: Dialect) =>
     new Kysely<DB>({
-      dialect: new ResilientDialect(dialect, options.acquireTimeoutMs ?? 5_000),
+      dialect: new ResilientDialect(dialect, acquireTimeoutMs),
       ...(options.log && { log: options.log }),
     });
   if (url.startsWith('pglite://')) {
@@ -56,14 +62,17 @@ export async function createDb(url: string, options: CreateDbOptions = {}): Prom
     return { db, kind: 'pglite', pglite, close: () => db.destroy() };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
-    const client = postgres(url, {
+    const pool = new pg.Pool({
+      connectionString: url,
       max: options.max ?? 10,
-      connect_timeout: 5,
-      idle_timeout: 60,
-      onnotice: () => undefined,
-      connection: { application_name: 'projects-api', statement_timeout: options.statementTimeoutMs ?? 10_000 },
+      // Past our own acquire limit, so that the wrapper's coded timeout is what callers see.
+      connectionTimeoutMillis: acquireTimeoutMs + 1_000,
+      idleTimeoutMillis: 60_000,
+      application_name: 'projects-api',
+      statement_timeout: options.statementTimeoutMs ?? 10_000,
     });
-    const db = kysely(new PostgresJSDialect({ postgres: client }));
+    pool.on('error', (err) => options.onIdleError?.(err));
+    const db = kysely(new PostgresDialect({ pool }));
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
   throw new Error(`Unsupported database URL: ${redactUrl(url)}`);

@@ -1,10 +1,14 @@
-/** SQLSTATE of a driver error (both PGlite and postgres.js put it in `code`), if it carries one. */
+// SQLSTATE classes start with a digit, except F0, HV, P0 and XX; this keeps Node's five-letter
+// socket codes (EPIPE) from passing for one.
+const SQLSTATE = /^(?:[0-9][0-9A-Z]|F0|HV|P0|XX)[0-9A-Z]{3}$/;
+
+/** SQLSTATE of a driver error (PGlite and node-postgres both put it in `code`), if it carries one. */
 export function sqlState(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+  return typeof code === 'string' && SQLSTATE.test(code) ? code : undefined;
 }
 
-// Socket-level failures (Node), postgres.js's own connection errors, and our pool wait limit.
+// Socket-level failures (Node), and our wrapper's pool wait limit and lost connections.
 const CONNECTION_FAILURES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -12,11 +16,8 @@ const CONNECTION_FAILURES = new Set([
   'EPIPE',
   'EHOSTUNREACH',
   'ENOTFOUND',
-  'CONNECT_TIMEOUT',
-  'CONNECTION_CLOSED',
-  'CONNECTION_ENDED',
-  'CONNECTION_DESTROYED',
   'POOL_TIMEOUT',
+  'CONNECTION_LOST',
 ]);
 
 // Server going away or overloaded, statement timeout, and serialization failure or deadlock:

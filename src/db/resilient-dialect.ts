@@ -21,6 +21,25 @@ export class PoolTimeoutError extends Error {
   }
 }
 
+/**
+ * A driver failure without a SQLSTATE: the round trip to the server did not complete (socket
+ * closed, connect failed or timed out). Classified as the database being unavailable.
+ */
+export class ConnectionLostError extends Error {
+  readonly code = 'CONNECTION_LOST';
+  constructor(cause: unknown) {
+    super('The database connection failed', { cause });
+    this.name = 'ConnectionLostError';
+  }
+}
+
+// Every error PostgreSQL itself reports carries a SQLSTATE; the drivers' own failures to reach it
+// do not, and some (node-postgres's "Connection terminated unexpectedly") carry no code at all.
+// A TypeError is a bug of ours, not an outage.
+function asConnectionError(err: unknown): unknown {
+  return sqlState(err) !== undefined || err instanceof TypeError || err instanceof PoolTimeoutError ? err : new ConnectionLostError(err);
+}
+
 /** Attempts in all (the first included) for work refused with 40001 / 40P01. */
 export const TRANSIENT_ATTEMPTS = 3;
 
@@ -45,7 +64,7 @@ class ResilientConnection implements DatabaseConnection {
         return await this.inner.executeQuery<R>(query);
       } catch (err) {
         // Inside a transaction the whole transaction must run again (see `transaction` below).
-        if (this.inTransaction || attempt >= TRANSIENT_ATTEMPTS || !isTransient(err)) throw err;
+        if (this.inTransaction || attempt >= TRANSIENT_ATTEMPTS || !isTransient(err)) throw asConnectionError(err);
         await pause(attempt);
       }
     }
@@ -84,7 +103,7 @@ class ResilientDriver implements Driver {
     } catch (err) {
       // The connection may still arrive after we gave up: hand it straight back to the pool.
       acquiring.then((late) => this.inner.releaseConnection(late)).catch(() => undefined);
-      throw err;
+      throw asConnectionError(err);
     } finally {
       clearTimeout(timer);
     }

@@ -2,7 +2,7 @@ import { sqlState } from './driver-errors.ts';
 
 /**
  * The one table from unique-index name to the API field it guards. A unique violation (SQLSTATE
- * 23505) names its index (`err.constraint` on PGlite, `err.constraint_name` on postgres.js); this
+ * 23505) names its index in `err.constraint` on both drivers (PGlite and node-postgres); this
  * table turns that name into the API `field`.
  */
 export const UNIQUE_INDEXES = {
@@ -19,8 +19,6 @@ export type UniqueIndexName = keyof typeof UNIQUE_INDEXES;
  */
 export function uniqueViolation(err: unknown): UniqueIndexName | null | undefined {
   if (sqlState(err) !== '23505') return undefined;
-  const e = err as { constraint?: unknown; constraint_name?: unknown };
-  // PGlite names it `constraint`; postgres.js names it `constraint_name`.
-  const name = e.constraint ?? e.constraint_name;
+  const name = (err as { constraint?: unknown }).constraint;
   return typeof name === 'string' && name in UNIQUE_INDEXES ? (name as UniqueIndexName) : null;
 }

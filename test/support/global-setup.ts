@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { createDb } from '../../src/db/database.ts';
 import { migrate } from '../../src/db/migrations.ts';
+import { runStatement } from './pg-client.ts';
 import { databaseUrl } from './postgres-url.ts';
 
 export type TestDatabase =
@@ -26,16 +26,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const adminUrl = process.env.TEST_DATABASE_URL;
   if (adminUrl) {
     const template = `projects_api_tpl_${process.pid}_${Date.now()}`;
-    const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
-    await admin.unsafe(`create database ${template}`);
+    await runStatement(adminUrl, `create database ${template}`);
     const database = await createDb(databaseUrl(adminUrl, template), { max: 1 });
     await migrate(database.db);
     await database.close();
     project.provide('testDatabase', { kind: 'postgres', adminUrl, template });
-    return async () => {
-      await admin.unsafe(`drop database if exists ${template} with (force)`);
-      await admin.end();
-    };
+    return () => runStatement(adminUrl, `drop database if exists ${template} with (force)`);
   }
   const database = await createDb('pglite://memory');
   if (database.kind !== 'pglite') throw new Error('expected PGlite');

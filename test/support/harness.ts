@@ -1,42 +1,51 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import postgres from 'postgres';
 import { inject } from 'vitest';
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import { createDb, type Database } from '../../src/db/database.ts';
+import { createDb, type CreateDbOptions, type Database } from '../../src/db/database.ts';
 import { createLogger } from '../../src/logger.ts';
+import { runStatement } from './pg-client.ts';
 import { databaseUrl } from './postgres-url.ts';
 
 /** A fresh migrated database for one test file, recording the SQL of every query it runs. */
 export interface TestDatabase {
   database: Database;
+  /** Where another client can reach this database; only PostgreSQL can be shared. */
+  url: string | undefined;
   queries: string[];
   close(): Promise<void>;
 }
 
+/** Whether this run's tests have a PostgreSQL server (TEST_DATABASE_URL), not only PGlite. */
+export function onPostgres(): boolean {
+  return inject('testDatabase').kind === 'postgres';
+}
+
+export type TestDbOptions = Pick<CreateDbOptions, 'max' | 'acquireTimeoutMs' | 'statementTimeoutMs'>;
+
 /** Clones the run's migrated database: a PGlite dump, or a PostgreSQL template database. */
-export async function openTestDatabase(options: { max?: number } = {}): Promise<TestDatabase> {
+export async function openTestDatabase(options: TestDbOptions = {}): Promise<TestDatabase> {
   const spec = inject('testDatabase');
   const queries: string[] = [];
   const log = (event: { level: string; query: { sql: string } }) => {
     queries.push(event.query.sql);
   };
   if (spec.kind === 'pglite') {
-    const database = await createDb('pglite://memory', { loadDataDir: new Blob([readFileSync(spec.dumpPath)]), log });
-    return { database, queries, close: () => database.close() };
+    const database = await createDb('pglite://memory', { ...options, loadDataDir: new Blob([readFileSync(spec.dumpPath)]), log });
+    return { database, url: undefined, queries, close: () => database.close() };
   }
   const name = `projects_api_t_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  const admin = postgres(spec.adminUrl, { max: 1, onnotice: () => undefined });
-  await admin.unsafe(`create database ${name} template ${spec.template}`);
-  const database = await createDb(databaseUrl(spec.adminUrl, name), { log, ...(options.max && { max: options.max }) });
+  await runStatement(spec.adminUrl, `create database ${name} template ${spec.template}`);
+  const url = databaseUrl(spec.adminUrl, name);
+  const database = await createDb(url, { ...options, log });
   return {
     database,
+    url,
     queries,
     close: async () => {
       await database.close();
-      await admin.unsafe(`drop database if exists ${name} with (force)`);
-      await admin.end();
+      await runStatement(spec.adminUrl, `drop database if exists ${name} with (force)`);
     },
   };
 }
@@ -131,7 +140,7 @@ export class TestApp {
 export const TEST_CLIENT_IP_HEADER = 'x-test-client-ip';
 
 /** Builds the app on a fresh database with the given environment on top of the defaults. */
-export async function startTestApp(env: Record<string, string> = {}, options: { max?: number } = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, options: TestDbOptions = {}): Promise<TestApp> {
   const testDb = await openTestDatabase(options);
   const config = loadConfig({ ...env, DATABASE_URL: env.DATABASE_URL ?? 'pglite://memory' });
   const logs: Record<string, unknown>[] = [];
