@@ -1,0 +1,157 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onPostgres, openTestDatabase, uniqueName, type TestDatabase } from './support/harness.ts';
+import { connectClient } from './support/pg-client.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+interface RunningServer {
+  proc: ChildProcess;
+  port: number;
+  lines: string[];
+  exited: Promise<{ code: number | null; at: number }>;
+}
+
+/** Starts `src/server.ts` as its own process and waits until it listens. */
+async function startServer(databaseUrl: string): Promise<RunningServer> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: root,
+    env: { ...process.env, PORT: String(port), DATABASE_URL: databaseUrl, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const exited = new Promise<{ code: number | null; at: number }>((resolve) => proc.on('exit', (code) => resolve({ code, at: Date.now() })));
+  await new Promise<void>((resolve, reject) => {
+    proc.stdout.on('data', (chunk: Buffer) => {
+      lines.push(...chunk.toString().split('\n').filter(Boolean));
+      if (lines.some((l) => l.includes('"listening"'))) resolve();
+    });
+    void exited.then(() => reject(new Error(`server exited early: ${lines.join('\n')}`)));
+  });
+  return { proc, port, lines, exited };
+}
+
+interface Sent {
+  connected: Promise<void>;
+  response: Promise<{ status: number; body: string }>;
+}
+
+/** A signup on a connection of its own, so "connected" means the server has the request. */
+function sendSignup(port: number, name: string): Sent {
+  const body = JSON.stringify({ username: name, password: 'password-123', nickname: 'n', email: `${name}@example.com` });
+  let connected!: () => void;
+  const connectedPromise = new Promise<void>((resolve) => (connected = resolve));
+  const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path: '/api/users', method: 'POST', agent: false, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('socket', (socket) => socket.on('connect', connected));
+    req.on('error', reject);
+    req.end(body);
+  });
+  return { connected: connectedPromise, response };
+}
+
+function refusesConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/health/live', agent: false }, () => resolve(false));
+    req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+    req.end();
+  });
+}
+
+describe('SIGTERM', () => {
+  it('lets in-flight signups (argon2 included) finish, then exits 0', async () => {
+    const database = onPostgres() ? await openTestDatabase() : undefined;
+    try {
+      const server = await startServer(database?.url ?? 'pglite://memory');
+      const sent = Array.from({ length: 8 }, () => sendSignup(server.port, uniqueName('drain')));
+      await Promise.all(sent.map((s) => s.connected));
+      await new Promise((r) => setTimeout(r, 30));
+      const signalled = Date.now();
+      server.proc.kill('SIGTERM');
+      const responses = await Promise.all(sent.map((s) => s.response));
+      expect(responses.map((r) => r.status)).toEqual(Array(8).fill(201));
+      const { code, at } = await server.exited;
+      expect(code).toBe(0);
+      expect(at - signalled).toBeLessThan(10_000);
+      expect(server.lines.some((l) => l.includes('"stopped"'))).toBe(true);
+    } finally {
+      await database?.close();
+    }
+  });
+});
+
+describe.skipIf(!onPostgres())('SIGTERM with a request held in the database', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await openTestDatabase();
+  });
+  afterAll(() => database.close());
+
+  async function holdSignup() {
+    const server = await startServer(database.url!);
+    const blocker = await connectClient(database.url!);
+    await blocker.query('begin');
+    await blocker.query('lock table users in access exclusive mode');
+    const held = sendSignup(server.port, uniqueName('held'));
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      const { rows } = await blocker.query<{ n: number }>(
+        `select count(*)::int as n from pg_stat_activity where application_name = 'projects-api' and wait_event_type = 'Lock' and datname = current_database()`,
+      );
+      if (rows[0]?.n === 1) break;
+      if (Date.now() > deadline) throw new Error('the signup never reached the lock');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return { server, blocker, held };
+  }
+
+  it('stops accepting at once, finishes the held request when it can, closes the pool, exits 0', async () => {
+    const { server, blocker, held } = await holdSignup();
+    server.proc.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await refusesConnections(server.port)).toBe(true);
+    expect(server.proc.exitCode).toBeNull();
+    await blocker.query('rollback');
+    await blocker.end();
+    expect((await held.response).status).toBe(201);
+    expect((await server.exited).code).toBe(0);
+    expect(server.lines.some((l) => l.includes('"stopped"'))).toBe(true);
+  });
+
+  it('a second signal exits at once without waiting', async () => {
+    const { server, blocker, held } = await holdSignup();
+    const outcome = held.response.then(
+      () => 'answered',
+      () => 'cut off',
+    );
+    server.proc.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 100));
+    const second = Date.now();
+    server.proc.kill('SIGTERM');
+    const { code, at } = await server.exited;
+    expect(code).toBe(1);
+    expect(at - second).toBeLessThan(1_000);
+    expect(await outcome).toBe('cut off');
+    await blocker.query('rollback');
+    await blocker.end();
+  });
+});
