@@ -266,3 +266,35 @@ describe('DELETE /api/users/{id}', () => {
     expect(again.status).toBe(201);
   });
 });
+
+describe('reserved usernames', () => {
+  it.each(['admin', 'ADMIN', ' Root ', 'ＡＤＭＩＮ', 'ａｐｉ', 'administrator', 'null', 'system', 'support', 'security'])(
+    '%j is refused at signup, rename and availability in any case or width',
+    async (username) => {
+      const signup = await t.request('POST', '/api/users', {
+        json: { username, password: 'password-123', nickname: 'n', email: `${uniqueName()}@example.com` },
+      });
+      expect(signup.status).toBe(400);
+      expect(signup.body).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        field: 'username',
+        message: '[Bad Request] username 값은 예약되어 사용할 수 없습니다.',
+        errors: [{ field: 'username', code: 'reserved' }],
+      });
+      const { user, token } = await t.newUser();
+      const rename = await t.request('PATCH', `/api/users/${user.id}`, { token, json: { username }, headers: { 'accept-language': 'en' } });
+      expect(rename.status).toBe(400);
+      expect(rename.body.message).toBe('[Bad Request] This username is reserved.');
+      const availability = await t.request('GET', `/api/users/availability?username=${encodeURIComponent(username)}`);
+      expect(availability.status).toBe(400);
+      expect(availability.body.errors).toEqual([expect.objectContaining({ field: 'username', code: 'reserved' })]);
+    },
+  );
+
+  it('names that merely contain a reserved word are fine', async () => {
+    const res = await t.request('POST', '/api/users', {
+      json: { username: `admin${uniqueName('x')}`.slice(0, 30), password: 'password-123', nickname: 'n', email: `${uniqueName()}@example.com` },
+    });
+    expect(res.status).toBe(201);
+  });
+});

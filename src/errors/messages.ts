@@ -64,6 +64,7 @@ export const FIELD_ISSUE_TEXTS = {
   out_of_range: { ko: '{field} 값이 허용 범위를 벗어났습니다.', en: '{field} is out of range.' },
   invalid_value: { ko: '{field} 값이 허용된 값이 아닙니다.', en: '{field} is not one of the allowed values.' },
   duplicate: { ko: '이미 존재하는 {field}입니다', en: 'This {field} already exists' },
+  reserved: { ko: '{field} 값은 예약되어 사용할 수 없습니다.', en: 'This {field} is reserved.' },
   incorrect: { ko: '{field} 값이 올바르지 않습니다.', en: '{field} is incorrect.' },
   one_of: { ko: '{field} 또는 {other} 중 정확히 하나가 필요합니다.', en: 'Exactly one of {field} or {other} is required.' },
   empty_patch: { ko: '변경할 값이 하나 이상 필요합니다.', en: 'At least one field to change is required.' },

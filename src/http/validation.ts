@@ -26,10 +26,13 @@ export interface TextOptions {
   max: number;
   /** Trim surrounding white space before measuring. */
   trim?: boolean;
-  normalize?: 'NFC' | 'NFKC';
-  lowerCase?: boolean;
+  normalize?: 'NFC';
+  /** Replaces trim and normalisation with this canonical form (usernames, emails). */
+  canonical?: (raw: string) => string;
   /** Checked after canonicalisation and length; a mismatch is the field code `format`. */
   pattern?: RegExp;
+  /** Canonical values that are refused (field code `reserved`). */
+  reserved?: ReadonlySet<string>;
 }
 
 /**
@@ -40,11 +43,13 @@ export function text(options: TextOptions) {
   let schema = z.string(typeOrRequired).refine(isStorableText, { message: 'invalid_characters', abort: true });
   if (options.trim) schema = schema.trim();
   if (options.normalize) schema = schema.normalize(options.normalize);
-  if (options.lowerCase) schema = schema.toLowerCase();
+  if (options.canonical) schema = schema.overwrite(options.canonical);
   schema = schema
     .refine((s) => codePoints(s) >= options.min, { message: 'too_short', params: { min: options.min }, abort: true })
     .refine((s) => codePoints(s) <= options.max, { message: 'too_long', params: { max: options.max }, abort: true });
-  if (options.pattern) schema = schema.regex(options.pattern, { message: 'format' });
+  if (options.pattern) schema = schema.regex(options.pattern, { message: 'format', abort: true });
+  const { reserved } = options;
+  if (reserved) schema = schema.refine((s) => !reserved.has(s), { message: 'reserved' });
   return schema.openapi({ minLength: options.min, maxLength: options.max });
 }
 

@@ -1,23 +1,34 @@
 import { z } from '@hono/zod-openapi';
 import { text } from '../http/validation.ts';
+import { canonicalEmail, canonicalUsername } from './canonical.ts';
 import type { User } from './users.repository.ts';
 
-/** Username: trimmed, NFKC, lower-case; 3–30 of a-z 0-9 . _ - starting and ending alphanumeric. */
+/**
+ * Names nobody may take, because they would read as the service speaking or collide with routes.
+ * Compared after canonicalisation, so "ＡＤＭＩＮ" and " Root " are refused too.
+ */
+export const RESERVED_USERNAMES: ReadonlySet<string> = new Set([
+  'abuse', 'account', 'accounts', 'admin', 'administrator', 'anonymous', 'api', 'availability', 'docs', 'guest',
+  'health', 'help', 'hostmaster', 'info', 'login', 'logout', 'mod', 'moderator', 'no-reply', 'noreply',
+  'null', 'official', 'openapi', 'owner', 'postmaster', 'project', 'projects', 'register', 'root', 'security',
+  'session', 'sessions', 'settings', 'signup', 'staff', 'status', 'superuser', 'support', 'sysadmin', 'system',
+  'undefined', 'user', 'users', 'webmaster', 'www',
+]);
+
+/** Username: trimmed, NFKC, lower-case; 3–30 of a-z 0-9 . _ - starting and ending alphanumeric; not reserved. */
 export const Username = text({
   min: 3,
   max: 30,
-  trim: true,
-  normalize: 'NFKC',
-  lowerCase: true,
+  canonical: canonicalUsername,
   pattern: /^[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?$/,
+  reserved: RESERVED_USERNAMES,
 }).openapi({ example: 'alice' });
 
 /** Email: trimmed, lower-case, a plausible address, at most 254 characters. */
 export const Email = text({
   min: 3,
   max: 254,
-  trim: true,
-  lowerCase: true,
+  canonical: canonicalEmail,
   pattern: /^[^\s@]{1,64}@[^\s@.]+(?:\.[^\s@.]+)+$/,
 }).openapi({ example: 'alice@example.com' });
 

@@ -1,0 +1,65 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { canonicalEmail, canonicalUsername } from './canonical.ts';
+
+// Characters where trimming, NFKC and lower-casing interact: Unicode spaces, compatibility
+// characters that decompose to a space plus a mark, combining marks, case specials, and
+// fullwidth, circled and superscript forms.
+const TRICKY = [
+  ' ', '\t', '\n', '\u00a0', '\u2000', '\u2003', '\u3000', '\ufeff', '\u00a8', '\u00af', '\u00b4', '\u00b8', '\u02d8', '\u02dd',
+  '\u037a', '\u0384', '\u1fbd', '\u1fc0', '\u0301', '\u0307', '\u0308', '\u0130', '\u00df', '\u1e9e', '\ufb01', '\u03a3', '\u03c2',
+  '\u212a', '\u212b', '\u01c5', '\uff21', '\uff41', '\u24b6', '\u00aa', '\u00b2', '\u207f', 'a', 'Z', '0', '.', '_', '-', 'а',
+];
+const trickyString = fc.string({ unit: fc.oneof(fc.constantFrom(...TRICKY), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })), maxLength: 12 });
+
+function everyCodePoint(check: (c: string) => void): void {
+  for (let cp = 0; cp <= 0x10ffff; cp++) if (cp < 0xd800 || cp > 0xdfff) check(String.fromCodePoint(cp));
+}
+
+describe('canonicalUsername', () => {
+  it('is idempotent over 10 000 generated strings', () => {
+    fc.assert(
+      fc.property(trickyString, (s) => {
+        const once = canonicalUsername(s);
+        expect(canonicalUsername(once)).toBe(once);
+      }),
+      { numRuns: 10_000 },
+    );
+  });
+
+  it('is idempotent on every single code point', () => {
+    const broken: string[] = [];
+    everyCodePoint((c) => {
+      const once = canonicalUsername(c);
+      if (canonicalUsername(once) !== once) broken.push(c.codePointAt(0)!.toString(16));
+    });
+    expect(broken).toEqual([]);
+  });
+
+  it('folds width and case: fullwidth twins meet', () => {
+    expect(canonicalUsername(' ＡＬＩＣＥ ')).toBe('alice');
+    expect(canonicalUsername('Ａlice')).toBe(canonicalUsername('alice'));
+  });
+
+  it('leaves look-alikes from other scripts distinct (the pattern then refuses them)', () => {
+    expect(canonicalUsername('аlice')).not.toBe('alice');
+  });
+});
+
+describe('canonicalEmail', () => {
+  it('is idempotent over 10 000 generated strings and every single code point', () => {
+    fc.assert(
+      fc.property(trickyString, (s) => {
+        const once = canonicalEmail(s);
+        expect(canonicalEmail(once)).toBe(once);
+      }),
+      { numRuns: 10_000 },
+    );
+    const broken: string[] = [];
+    everyCodePoint((c) => {
+      const once = canonicalEmail(c);
+      if (canonicalEmail(once) !== once) broken.push(c.codePointAt(0)!.toString(16));
+    });
+    expect(broken).toEqual([]);
+  });
+});
