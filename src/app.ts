@@ -1,4 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
@@ -11,7 +12,9 @@ import { createLogger } from './logger.ts';
 import { docsRoutes } from './http/docs.ts';
 import type { AppDeps, AppEnv } from './http/env.ts';
 import { allowedMethods } from './http/method-not-allowed.ts';
+import { clientAddress, requestedHost } from './http/proxy.ts';
 import { requestContext } from './http/request-context.ts';
+import { securityHeaders } from './http/security-headers.ts';
 import { validationHook } from './http/validation.ts';
 import { projectsRoutes } from './projects/projects.routes.ts';
 import { sessionsRoutes } from './sessions/sessions.routes.ts';
@@ -22,8 +25,8 @@ export interface CreateAppOptions {
   config: Config;
   /** Defaults to JSON lines on stdout at `config.logLevel`. */
   logger?: Logger;
-  /** How the entry point learns the client's address; unknown by default. */
-  clientIp?: AppDeps['clientIp'];
+  /** The address of the peer that connected, as the entry point knows it; unknown by default. */
+  socketAddress?: (c: Context) => string | undefined;
 }
 
 /** The OpenAPI document's fixed part; paths and schemas come from the routes. */
@@ -43,11 +46,17 @@ const OPENAPI_INFO = {
  * Builds the whole HTTP app from its dependencies, with no module-level state: the Node server
  * and the Lambda handler only wrap what this returns.
  */
-export function createApp({ db, config, logger = createLogger(config.logLevel), clientIp = () => undefined }: CreateAppOptions) {
-  const deps: AppDeps = { db, config, clientIp };
+export function createApp({ db, config, logger = createLogger(config.logLevel), socketAddress = () => undefined }: CreateAppOptions) {
+  const deps: AppDeps = {
+    db,
+    config,
+    clientIp: (c) => clientAddress(c, socketAddress(c), config.trustProxyHops),
+    requestHost: (c) => requestedHost(c, config.trustProxyHops),
+  };
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   app.use(requestContext(logger, config.defaultLocale));
+  app.use(securityHeaders());
 
   app.route('/', usersRoutes(deps));
   app.route('/', sessionsRoutes(deps));

@@ -9,6 +9,11 @@ const integer = (min: number, max: number) =>
 
 const flag = z.enum(['true', 'false'], { error: 'must be true or false' }).transform((v) => v === 'true');
 
+const proxyHops = z
+  .string()
+  .regex(/^(true|false|\d{1,2})$/, 'must be true, false, or the number of proxies in front')
+  .transform((v) => (v === 'true' ? 1 : v === 'false' ? 0 : Number(v)));
+
 const ConfigSchema = z.object({
   PORT: integer(1, 65535).default(8080),
   DATABASE_URL: z
@@ -21,6 +26,12 @@ const ConfigSchema = z.object({
   SESSION_MAX_HOURS: integer(1, 9_600).default(168),
   BODY_LIMIT_BYTES: integer(64, 100 * 1024 * 1024).default(65_536),
   TRUST_GATEWAY_AUTH: flag.default(false),
+  TRUST_PROXY: proxyHops.default(0),
+  RATE_LIMIT_AVAILABILITY_PER_MINUTE: integer(0, 1_000_000).default(30),
+  RATE_LIMIT_SIGNUP_PER_MINUTE: integer(0, 1_000_000).default(60),
+  RATE_LIMIT_LOGIN_PER_MINUTE: integer(0, 1_000_000).default(30),
+  RATE_LIMIT_LOGIN_FAILURES: integer(0, 1_000_000).default(10),
+  RATE_LIMIT_LOGIN_FAILURE_WINDOW_MINUTES: integer(1, 1440).default(15),
   DB_POOL_MAX: integer(1, 1000).default(10),
   DB_STATEMENT_TIMEOUT_MS: integer(100, 3_600_000).default(10_000),
   LOG_LEVEL: z
@@ -40,7 +51,16 @@ export interface Config {
   sessionMaxHours: number;
   bodyLimitBytes: number;
   trustGatewayAuth: boolean;
-  /** postgres.js pool size per process. */
+  /** How many proxies in front are trusted to write X-Forwarded-For / X-Forwarded-Host (0: none). */
+  trustProxyHops: number;
+  /** Requests per client address per minute; 0 turns a limit off. */
+  rateLimitAvailabilityPerMinute: number;
+  rateLimitSignupPerMinute: number;
+  rateLimitLoginPerMinute: number;
+  /** Failed logins per account (whatever the address) per window. */
+  rateLimitLoginFailures: number;
+  rateLimitLoginFailureWindowMinutes: number;
+  /** PostgreSQL pool size per process. */
   dbPoolMax: number;
   /** PostgreSQL statement_timeout: a statement running longer fails (a 503). */
   dbStatementTimeoutMs: number;
@@ -74,6 +94,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessionMaxHours: e.SESSION_MAX_HOURS,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     trustGatewayAuth: e.TRUST_GATEWAY_AUTH,
+    trustProxyHops: e.TRUST_PROXY,
+    rateLimitAvailabilityPerMinute: e.RATE_LIMIT_AVAILABILITY_PER_MINUTE,
+    rateLimitSignupPerMinute: e.RATE_LIMIT_SIGNUP_PER_MINUTE,
+    rateLimitLoginPerMinute: e.RATE_LIMIT_LOGIN_PER_MINUTE,
+    rateLimitLoginFailures: e.RATE_LIMIT_LOGIN_FAILURES,
+    rateLimitLoginFailureWindowMinutes: e.RATE_LIMIT_LOGIN_FAILURE_WINDOW_MINUTES,
     dbPoolMax: e.DB_POOL_MAX,
     dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,

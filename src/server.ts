@@ -1,4 +1,3 @@
-import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
@@ -6,6 +5,8 @@ import { createDb } from './db/database.ts';
 import { migrate } from './db/migrations.ts';
 import { purgeExpiredKeys } from './idempotency/idempotency.repository.ts';
 import { createLogger } from './logger.ts';
+import { startNodeServer } from './node-server.ts';
+import { purgeOldCounters } from './rate-limits/rate-limits.repository.ts';
 
 /** In-flight requests get this long to finish after SIGTERM before the process gives up on them. */
 const DRAIN_LIMIT_MS = 10_000;
@@ -31,19 +32,19 @@ const database = await createDb(config.databaseUrl, {
   },
 });
 await migrate(database.db);
-const app = createApp({ db: database.db, config, logger, clientIp: (c) => getConnInfo(c).remote.address });
+const app = createApp({ db: database.db, config, logger, socketAddress: (c) => getConnInfo(c).remote.address });
 
-const server = serve({ fetch: app.fetch, port: config.port }, (info) => {
-  logger.info({ port: info.port, database: database.kind }, 'listening');
+const server = startNodeServer(app, config.port, (port) => {
+  logger.info({ port, database: database.kind }, 'listening');
 });
 
 function purge(): void {
-  purgeExpiredKeys(database.db).then(
-    (purged) => {
-      if (purged > 0) logger.info({ purged }, 'expired idempotency keys purged');
+  Promise.all([purgeExpiredKeys(database.db), purgeOldCounters(database.db)]).then(
+    ([keys, counters]) => {
+      if (keys + counters > 0) logger.info({ keys, counters }, 'expired idempotency keys and rate-limit counters purged');
     },
     (err: unknown) => {
-      logger.warn({ err }, 'idempotency key purge failed');
+      logger.warn({ err }, 'purge of expired keys and counters failed');
     },
   );
 }

@@ -125,17 +125,23 @@ describe('DELETE /api/sessions/current', () => {
 });
 
 describe('COOKIE_SECURE', () => {
-  it('auto sets Secure on https only; true always', async () => {
+  it('auto sets Secure, with the __Host- prefix, on https only; true always', async () => {
     const { user, password } = await t.signUp();
     const login = JSON.stringify({ login: user.username, password });
     const https = await t.app.request('https://api.example/api/sessions', { method: 'POST', body: login, headers: { 'content-type': 'application/json' } });
-    expect(https.headers.get('set-cookie')).toMatch(/; HttpOnly; Secure; SameSite=Lax$/);
+    const cookie = https.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/^__Host-sid=[A-Za-z0-9_-]{43}; Max-Age=604800; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+    const token = /^__Host-sid=([^;]+)/.exec(cookie)![1]!;
+    const me = await t.app.request('https://api.example/api/users/me', { headers: { cookie: `__Host-sid=${token}` } });
+    expect(me.status).toBe(200);
+    const logout = await t.app.request('https://api.example/api/sessions/current', { method: 'DELETE', headers: { cookie: `__Host-sid=${token}` } });
+    expect(logout.headers.get('set-cookie')).toBe('__Host-sid=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax');
 
     const secure = await startTestApp({ COOKIE_SECURE: 'true', SESSION_MAX_HOURS: '2' });
     try {
       const { user: u, password: p } = await secure.signUp();
       const res = await secure.request('POST', '/api/sessions', { json: { login: u.username, password: p } });
-      expect(res.headers.get('set-cookie')).toMatch(/^sid=[A-Za-z0-9_-]{43}; Max-Age=7200; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+      expect(res.headers.get('set-cookie')).toMatch(/^__Host-sid=[A-Za-z0-9_-]{43}; Max-Age=7200; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
     } finally {
       await secure.close();
     }

@@ -66,6 +66,17 @@ const MIGRATIONS: Record<string, Migration> = {
       await sql`create index idempotency_keys_created_at on idempotency_keys (created_at)`.execute(db);
     },
   },
+  '0003_rate_limits': {
+    async up(db) {
+      await sql`
+        create table rate_limits (
+          bucket text primary key,
+          window_start timestamptz not null,
+          hits integer not null
+        )`.execute(db);
+      await sql`create index rate_limits_window_start on rate_limits (window_start)`.execute(db);
+    },
+  },
 };
 
 /**

@@ -50,10 +50,18 @@ export interface IdempotencyKeysTable {
   response_body: string | null;
 }
 
+export interface RateLimitsTable {
+  /** What is counted, and for whom: `signup:<ip>`, `login-failed:<login>`, … */
+  bucket: string;
+  window_start: Date;
+  hits: number;
+}
+
 /** The database as Kysely sees it. */
 export interface DB {
   users: UsersTable;
   sessions: SessionsTable;
   projects: ProjectsTable;
   idempotency_keys: IdempotencyKeysTable;
+  rate_limits: RateLimitsTable;
 }

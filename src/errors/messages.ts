@@ -42,6 +42,10 @@ export const CODE_TEXTS = {
 /** Texts more specific than an error code's default. */
 export const SPECIFIC_TEXTS = {
   'duplicate.title': { ko: '동일한 이름의 프로젝트가 이미 존재합니다.', en: 'A project with the same title already exists.' },
+  'forbidden.crossOrigin': {
+    ko: '다른 출처에서 세션 쿠키로 보낸 요청은 허용되지 않습니다.',
+    en: 'Requests from another origin with the session cookie are not allowed.',
+  },
   'state.projectDeleted': {
     ko: '삭제된 프로젝트는 수정할 수 없습니다. 먼저 복원하세요.',
     en: 'A deleted project cannot be changed; restore it first.',

@@ -27,6 +27,8 @@ export interface AppEnv {
 export interface AppDeps {
   db: Kysely<DB>;
   config: Config;
-  /** The client's address as the entry point (Node socket, Lambda event) knows it. */
+  /** The client's address, from the entry point (Node socket, Lambda event) or a trusted proxy. */
   clientIp: (c: Context) => string | undefined;
+  /** The host the client addressed (`Host`, or `X-Forwarded-Host` behind a trusted proxy). */
+  requestHost: (c: Context) => string | undefined;
 }

@@ -4,6 +4,7 @@ import { jsonBody } from '../http/json-body.ts';
 import { errorResponses, IdParams, jsonResponse, ok, SESSION_SECURITY, success } from '../http/openapi.ts';
 import { validationHook } from '../http/validation.ts';
 import { idempotency, IdempotencyKeyHeader } from '../idempotency/idempotency.middleware.ts';
+import { perClientAddress } from '../rate-limits/rate-limit.ts';
 import { requireAuth } from '../sessions/auth.middleware.ts';
 import { clearSessionCookie } from '../sessions/session-cookie.ts';
 import {
@@ -32,7 +33,7 @@ export function usersRoutes(deps: AppDeps) {
       path: '/api/users',
       tags: ['users'],
       summary: 'Sign up',
-      middleware: [body, idempotency(deps)] as const,
+      middleware: [perClientAddress(deps, { name: 'signup', limit: config.rateLimitSignupPerMinute, windowSeconds: 60 }), body, idempotency(deps)] as const,
       request: { headers: IdempotencyKeyHeader, body: { required: true, content: { 'application/json': { schema: SignupBody } } } },
       responses: {
         201: {
@@ -47,6 +48,7 @@ export function usersRoutes(deps: AppDeps) {
           'IDEMPOTENCY_KEY_MISMATCH',
           'PAYLOAD_TOO_LARGE',
           'UNSUPPORTED_MEDIA_TYPE',
+          'RATE_LIMITED',
         ),
       },
     }),
@@ -63,10 +65,11 @@ export function usersRoutes(deps: AppDeps) {
       tags: ['users'],
       summary: 'Check whether a username or email is free (advice only)',
       description: 'Exactly one of `username` or `email`. 409 when taken. Signup itself decides.',
+      middleware: [perClientAddress(deps, { name: 'availability', limit: config.rateLimitAvailabilityPerMinute, windowSeconds: 60 })] as const,
       request: { query: AvailabilityQuery },
       responses: {
         200: jsonResponse('The canonical value is free right now', success(AvailabilitySchema)),
-        ...errorResponses('VALIDATION_FAILED', 'DUPLICATE_RESOURCE'),
+        ...errorResponses('VALIDATION_FAILED', 'DUPLICATE_RESOURCE', 'RATE_LIMITED'),
       },
     }),
     async (c) => c.json(ok(await checkAvailability(db, c.req.valid('query'))), 200),

@@ -136,15 +136,23 @@ export class TestApp {
   }
 }
 
-/** The client address tests claim, the way an entry point would report the socket's. */
+/** The peer address a test claims, the way the Node entry reports the socket's. */
 export const TEST_CLIENT_IP_HEADER = 'x-test-client-ip';
 
 /** Builds the app on a fresh database with the given environment on top of the defaults. */
 export async function startTestApp(env: Record<string, string> = {}, options: TestDbOptions = {}): Promise<TestApp> {
   const testDb = await openTestDatabase(options);
-  const config = loadConfig({ ...env, DATABASE_URL: env.DATABASE_URL ?? 'pglite://memory' });
+  // Most tests sign up and log in far more often than a person would: limits are off unless a
+  // test sets them.
+  const unlimited = {
+    RATE_LIMIT_AVAILABILITY_PER_MINUTE: '0',
+    RATE_LIMIT_SIGNUP_PER_MINUTE: '0',
+    RATE_LIMIT_LOGIN_PER_MINUTE: '0',
+    RATE_LIMIT_LOGIN_FAILURES: '0',
+  };
+  const config = loadConfig({ ...unlimited, ...env, DATABASE_URL: env.DATABASE_URL ?? 'pglite://memory' });
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger('info', { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
-  const clientIp = (c: { req: { header(name: string): string | undefined } }) => c.req.header(TEST_CLIENT_IP_HEADER);
-  return new TestApp(createApp({ db: testDb.database.db, config, logger, clientIp }), testDb, logs);
+  const socketAddress = (c: { req: { header(name: string): string | undefined } }) => c.req.header(TEST_CLIENT_IP_HEADER);
+  return new TestApp(createApp({ db: testDb.database.db, config, logger, socketAddress }), testDb, logs);
 }
