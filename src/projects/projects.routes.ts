@@ -167,7 +167,7 @@ export function projectsRoutes(deps: AppDeps) {
       request: { params: IdParams, headers: IdempotencyKeyHeader },
       responses: {
         200: single('The restored project'),
-        ...errorResponses('UNAUTHENTICATED', 'NOT_FOUND_RESOURCE', 'DUPLICATE_RESOURCE', 'IDEMPOTENCY_KEY_IN_USE', 'IDEMPOTENCY_KEY_MISMATCH'),
+        ...errorResponses('VALIDATION_FAILED', 'UNAUTHENTICATED', 'NOT_FOUND_RESOURCE', 'DUPLICATE_RESOURCE', 'IDEMPOTENCY_KEY_IN_USE', 'IDEMPOTENCY_KEY_MISMATCH'),
       },
     }),
     async (c) => {
