@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { onPostgres, openTestDatabase, uniqueName, type TestDatabase } from './support/harness.ts';
 import { connectClient } from './support/pg-client.ts';
 
@@ -15,6 +15,14 @@ async function freePort(): Promise<number> {
   await new Promise((resolve) => probe.close(resolve));
   return port;
 }
+
+const running = new Set<ChildProcess>();
+
+// A test that fails before its signal must not leave its server behind.
+afterEach(() => {
+  for (const proc of running) if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+  running.clear();
+});
 
 interface RunningServer {
   proc: ChildProcess;
@@ -31,6 +39,7 @@ async function startServer(databaseUrl: string): Promise<RunningServer> {
     env: { ...process.env, PORT: String(port), DATABASE_URL: databaseUrl, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(proc);
   const lines: string[] = [];
   const exited = new Promise<{ code: number | null; at: number }>((resolve) => proc.on('exit', (code) => resolve({ code, at: Date.now() })));
   await new Promise<void>((resolve, reject) => {
@@ -112,13 +121,18 @@ describe.skipIf(!onPostgres())('SIGTERM with a request held in the database', ()
     await blocker.query('begin');
     await blocker.query('lock table users in access exclusive mode');
     const held = sendSignup(server.port, uniqueName('held'));
-    const deadline = Date.now() + 5_000;
+    let settled = 'still pending';
+    held.response.then(
+      (r) => (settled = `answered ${r.status} ${r.body}`),
+      (e: unknown) => (settled = `failed ${String(e)}`),
+    );
+    const deadline = Date.now() + 15_000;
     for (;;) {
       const { rows } = await blocker.query<{ n: number }>(
         `select count(*)::int as n from pg_stat_activity where application_name = 'projects-api' and wait_event_type = 'Lock' and datname = current_database()`,
       );
       if (rows[0]?.n === 1) break;
-      if (Date.now() > deadline) throw new Error('the signup never reached the lock');
+      if (Date.now() > deadline) throw new Error(`the signup never reached the lock; it ${settled}; server said:\n${server.lines.join('\n')}`);
       await new Promise((r) => setTimeout(r, 20));
     }
     return { server, blocker, held };
