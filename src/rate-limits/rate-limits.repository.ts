@@ -8,29 +8,31 @@ export interface WindowCount {
   retryAfter: number;
 }
 
-// The window is fixed and computed from the database's clock, so every instance counts into the
-// same one.
-const windowStart = (seconds: number) => sql<Date>`to_timestamp(floor(extract(epoch from now()) / ${seconds}) * ${seconds})`;
+// A bucket's window opens with its first hit and lasts `windowSeconds`; the next hit after that
+// opens a new one. Times come from the database's clock, so every instance counts alike.
+const inWindow = (seconds: number) => sql<boolean>`r.window_start > now() - make_interval(secs => ${seconds})`;
+const retryAfter = (seconds: number) =>
+  sql<number>`ceil(extract(epoch from (window_start + make_interval(secs => ${seconds}) - now())))::int`;
 
 /** Counts one hit in the bucket's current window, in one atomic upsert; returns the new count. */
 export async function hit(db: Kysely<DB>, bucket: string, windowSeconds: number): Promise<WindowCount> {
   const { rows } = await sql<WindowCount>`
     insert into rate_limits as r (bucket, window_start, hits)
-    values (${bucket}, ${windowStart(windowSeconds)}, 1)
+    values (${bucket}, now(), 1)
     on conflict (bucket) do update set
-      hits = case when r.window_start = excluded.window_start then r.hits + 1 else 1 end,
-      window_start = excluded.window_start
-    returning hits, ceil(extract(epoch from (window_start + make_interval(secs => ${windowSeconds}) - now())))::int as "retryAfter"`.execute(db);
+      hits = case when ${inWindow(windowSeconds)} then r.hits + 1 else 1 end,
+      window_start = case when ${inWindow(windowSeconds)} then r.window_start else now() end
+    returning hits, ${retryAfter(windowSeconds)} as "retryAfter"`.execute(db);
   const row = rows[0];
   if (!row) throw new Error('rate limit upsert returned no row');
   return row;
 }
 
-/** The bucket's count in the current window, without counting. */
+/** The bucket's count in its current window, without counting. */
 export async function peek(db: Kysely<DB>, bucket: string, windowSeconds: number): Promise<WindowCount> {
   const { rows } = await sql<WindowCount>`
-    select hits, ceil(extract(epoch from (window_start + make_interval(secs => ${windowSeconds}) - now())))::int as "retryAfter"
-    from rate_limits where bucket = ${bucket} and window_start = ${windowStart(windowSeconds)}`.execute(db);
+    select hits, ${retryAfter(windowSeconds)} as "retryAfter"
+    from rate_limits r where bucket = ${bucket} and ${inWindow(windowSeconds)}`.execute(db);
   return rows[0] ?? { hits: 0, retryAfter: 0 };
 }
 
