@@ -19,7 +19,7 @@ export default defineConfig(
   },
   {
     // Tests read JSON bodies as `any` and assert on them; the assertions are the type check.
-    files: ['test/**', 'src/**/*.test.ts'],
+    files: ['test/**', 'src/**/*.test.ts', 'bench/**'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
@@ -32,7 +32,7 @@ export default defineConfig(
     },
   },
   {
-    files: ['src/config.ts', 'test/**', 'vitest.config.ts', 'scripts/**'],
+    files: ['src/config.ts', 'test/**', 'vitest.config.ts', 'scripts/**', 'bench/**'],
     rules: { 'no-restricted-properties': 'off' },
   },
 );

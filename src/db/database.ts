@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect, type Dialect, type LogEvent } from 'kysely';
+import { Kysely, type Dialect, type LogEvent } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
+import { PgDialect } from './pg-dialect.ts';
 import { ResilientDialect } from './resilient-dialect.ts';
 import type { DB } from './schema.ts';
 
@@ -72,7 +73,7 @@ export async function createDb(url: string, options: CreateDbOptions = {}): Prom
       statement_timeout: options.statementTimeoutMs ?? 10_000,
     });
     pool.on('error', (err) => options.onIdleError?.(err));
-    const db = kysely(new PostgresDialect({ pool }));
+    const db = kysely(new PgDialect(pool));
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
   throw new Error(`Unsupported database URL: ${redactUrl(url)}`);

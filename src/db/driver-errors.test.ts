@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isDataException, isDatabaseUnavailable, sqlState } from './driver-errors.ts';
+import { isConnectionFatal, isDataException, isDatabaseUnavailable, sqlState } from './driver-errors.ts';
 
 describe('isDatabaseUnavailable', () => {
   it.each(['57P01', '57P02', '57P03', '53300', '53400', '57014', '40001', '40P01', '08000', '08003', '08006'])('SQLSTATE %s → 503', (code) => {
@@ -15,6 +15,19 @@ describe('isDatabaseUnavailable', () => {
 
   it.each([['23505'], ['22P02'], ['42P01'], ['ENOENT'], [undefined]])('%s is not an outage', (code) => {
     expect(isDatabaseUnavailable({ code })).toBe(false);
+  });
+});
+
+describe('isConnectionFatal', () => {
+  it.each([['57P01'], ['57P02'], ['57P03'], ['08006'], ['08003']])('%s ends the connection', (code) => {
+    expect(isConnectionFatal({ code })).toBe(true);
+  });
+
+  it('so does a failure without a SQLSTATE, but not a TypeError or an ordinary SQL error', () => {
+    expect(isConnectionFatal(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(isConnectionFatal(new TypeError('bad parameter'))).toBe(false);
+    expect(isConnectionFatal({ code: '23505' })).toBe(false);
+    expect(isConnectionFatal({ code: '57014' })).toBe(false);
   });
 });
 

@@ -32,6 +32,19 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return typeof code === 'string' && CONNECTION_FAILURES.has(code);
 }
 
+// The backend is gone after these (admin or crash shutdown, starting up, connection exceptions).
+const FATAL_STATES = new Set(['57P01', '57P02', '57P03']);
+
+/**
+ * Whether the connection that raised `err` is unusable: the backend ended it, or the driver lost
+ * the socket (an error without a SQLSTATE). Such a connection must not go back to the pool.
+ */
+export function isConnectionFatal(err: unknown): boolean {
+  const state = sqlState(err);
+  if (state === undefined) return !(err instanceof TypeError);
+  return state.startsWith('08') || FATAL_STATES.has(state);
+}
+
 /** Whether PostgreSQL refused a value as malformed (class 22: data exception); bad input, not a fault. */
 export function isDataException(err: unknown): boolean {
   return sqlState(err)?.startsWith('22') ?? false;
