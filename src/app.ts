@@ -17,6 +17,7 @@ import { requestContext } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { validationHook } from './http/validation.ts';
 import { projectsRoutes } from './projects/projects.routes.ts';
+import { SessionCache } from './sessions/session-cache.ts';
 import { sessionsRoutes } from './sessions/sessions.routes.ts';
 import { usersRoutes } from './users/users.routes.ts';
 
@@ -28,6 +29,9 @@ export interface CreateAppOptions {
   /** The address of the peer that connected, as the entry point knows it; unknown by default. */
   socketAddress?: (c: Context) => string | undefined;
 }
+
+/** How long a session seen by this instance is believed without asking the database again. */
+const SESSION_CACHE_MS = 1_000;
 
 /** The OpenAPI document's fixed part; paths and schemas come from the routes. */
 const OPENAPI_INFO = {
@@ -52,6 +56,7 @@ export function createApp({ db, config, logger = createLogger(config.logLevel), 
     config,
     clientIp: (c) => clientAddress(c, socketAddress(c), config.trustProxyHops),
     requestHost: (c) => requestedHost(c, config.trustProxyHops),
+    sessions: new SessionCache(SESSION_CACHE_MS),
   };
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 

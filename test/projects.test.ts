@@ -114,15 +114,21 @@ describe('POST /api/projects', () => {
     expect(await liveRows(user.id)).toHaveLength(0);
   });
 
-  it('the success path is one database round trip for the insert plus the session lookup', async () => {
+  it('the success path is one database round trip for the insert plus the session lookup; so is the 409', async () => {
     const { token } = await t.newUser();
-    const before = t.testDb.queries.length;
+    let before = t.testDb.queries.length;
     const res = await t.request('POST', '/api/projects', { token, json: { title: 'Counted' } });
     expect(res.status).toBe(201);
-    const ran = t.testDb.queries.slice(before);
+    let ran = t.testDb.queries.slice(before);
     expect(ran).toHaveLength(2);
     expect(ran[0]).toMatch(/from sessions/);
-    expect(ran[1]).toMatch(/^insert into "projects"/);
+    expect(ran[1]).toMatch(/insert into projects .* on conflict \(owner_id, title_key\) where deleted_at is null do nothing/s);
+    before = t.testDb.queries.length;
+    const duplicate = await t.request('POST', '/api/projects', { token, json: { title: 'COUNTED' } });
+    expect(duplicate.status).toBe(409);
+    expect(duplicate.body.conflict.id).toBe(res.body.data.id);
+    ran = t.testDb.queries.slice(before);
+    expect(ran).toHaveLength(1);
   });
 
   it('needs a session', async () => {

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { createLogger } from '../src/logger.ts';
 import { startTestApp, type TestApp } from './support/harness.ts';
 
 let t: TestApp;
@@ -121,6 +124,30 @@ describe('DELETE /api/sessions/current', () => {
     expect(await t.db.selectFrom('sessions').select('token_hash').where('token_hash', '=', sha256(token)).execute()).toEqual([]);
     expect((await t.request('GET', '/api/users/me', { token })).status).toBe(401);
     expect((await t.request('DELETE', '/api/sessions/current', { token })).status).toBe(401);
+  });
+});
+
+describe('more than one instance', () => {
+  it('a session revoked on another instance stops working here within one second', async () => {
+    const { token } = await t.newUser();
+    const other = createApp({ db: t.db, config: loadConfig({}), logger: createLogger('silent') });
+    expect((await t.request('GET', '/api/users/me', { token })).status).toBe(200);
+    const logout = await other.request('/api/sessions/current', { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+    expect(logout.status).toBe(204);
+    expect((await other.request('/api/users/me', { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+    await new Promise((r) => setTimeout(r, 1_050));
+    expect((await t.request('GET', '/api/users/me', { token })).status).toBe(401);
+  });
+
+  it('this instance forgets at once what it revokes', async () => {
+    const { user, password, token } = await t.newUser();
+    const other = await t.logIn(user.username, password);
+    expect((await t.request('GET', '/api/users/me', { token: other })).status).toBe(200);
+    await t.request('PATCH', `/api/users/${user.id}`, { token, json: { password: 'brand-new-pass', currentPassword: password } });
+    expect((await t.request('GET', '/api/users/me', { token: other })).status).toBe(401);
+    const renamed = await t.request('PATCH', `/api/users/${user.id}`, { token, json: { nickname: '바뀜' } });
+    expect(renamed.status).toBe(200);
+    expect((await t.request('GET', '/api/users/me', { token })).body.data.nickname).toBe('바뀜');
   });
 });
 

@@ -4,6 +4,7 @@ import type { Config } from '../config.ts';
 import type { DB } from '../db/schema.ts';
 import type { Logger } from 'pino';
 import type { Locale } from '../errors/messages.ts';
+import type { SessionCache } from '../sessions/session-cache.ts';
 import type { User } from '../users/users.repository.ts';
 
 /** The signed-in caller and the session that proved it. */
@@ -31,4 +32,6 @@ export interface AppDeps {
   clientIp: (c: Context) => string | undefined;
   /** The host the client addressed (`Host`, or `X-Forwarded-Host` behind a trusted proxy). */
   requestHost: (c: Context) => string | undefined;
+  /** Sessions this instance saw in the last second. */
+  sessions: SessionCache;
 }

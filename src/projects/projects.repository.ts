@@ -14,9 +14,34 @@ export interface NewProject {
   description: string | null;
 }
 
-/** One statement; a live project with the same title key surfaces as a unique violation. */
-export function insertProject(db: Kysely<DB>, project: NewProject): Promise<Project> {
-  return db.insertInto('projects').values(project).returningAll().executeTakeFirstOrThrow();
+/** What one create statement did: the new project, or the live project that holds the title. */
+export type InsertOutcome = { created: Project } | { created?: undefined; holderId: string | undefined };
+
+/**
+ * Inserts the project unless the owner's partial unique index on the title key refuses it, and in
+ * that case returns the holder, all in one statement: the success and the 409 path each cost one
+ * round trip. The holder is read with the statement's snapshot, so one committed while this
+ * statement waited on it is not seen (`holderId` undefined); the caller looks again.
+ */
+export async function insertProjectUnlessTaken(db: Kysely<DB>, project: NewProject): Promise<InsertOutcome> {
+  const { rows } = await sql<Project & { taken: boolean }>`
+    with inserted as (
+      insert into projects (owner_id, title, title_key, description)
+      values (${project.owner_id}, ${project.title}, ${project.title_key}, ${project.description})
+      on conflict (owner_id, title_key) where deleted_at is null do nothing
+      returning *
+    )
+    select inserted.*, false as taken from inserted
+    union all
+    select p.*, true as taken from projects p
+    where not exists (select 1 from inserted)
+      and p.owner_id = ${project.owner_id} and p.title_key = ${project.title_key} and p.deleted_at is null`.execute(db);
+  const row = rows[0];
+  if (row && !row.taken) {
+    const { taken: _, ...created } = row;
+    return { created };
+  }
+  return { holderId: row?.id };
 }
 
 /** The owner's project, deleted or not. */

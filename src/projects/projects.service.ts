@@ -5,7 +5,7 @@ import { AppError, validationError } from '../errors/app-error.ts';
 import {
   findLiveProjectIdByTitle,
   findProject,
-  insertProject,
+  insertProjectUnlessTaken,
   listProjects,
   restoreProject,
   softDeleteProject,
@@ -25,13 +25,8 @@ export function projectLocation(id: string): string {
   return `/api/projects/${id}`;
 }
 
-/**
- * Turns a title unique violation into a 409 pointing at the live project that holds the title;
- * any other error is returned unchanged.
- */
-async function titleConflict(db: Kysely<DB>, err: unknown, ownerId: string, key: string): Promise<unknown> {
-  if (uniqueViolation(err) !== 'projects_owner_title_key') return err;
-  const holder = await findLiveProjectIdByTitle(db, ownerId, key);
+/** The 409 for a title held by a live project, pointing at the holder when it is known. */
+function duplicateTitle(holder: string | undefined): AppError {
   return new AppError('DUPLICATE_RESOURCE', {
     text: 'duplicate.title',
     field: 'title',
@@ -39,18 +34,28 @@ async function titleConflict(db: Kysely<DB>, err: unknown, ownerId: string, key:
   });
 }
 
-/** Creates a project in one INSERT; the partial unique index alone decides a duplicate title. */
+/**
+ * Turns a title unique violation into a 409 pointing at the live project that holds the title;
+ * any other error is returned unchanged.
+ */
+async function titleConflict(db: Kysely<DB>, err: unknown, ownerId: string, key: string): Promise<unknown> {
+  if (uniqueViolation(err) !== 'projects_owner_title_key') return err;
+  return duplicateTitle(await findLiveProjectIdByTitle(db, ownerId, key));
+}
+
+/**
+ * Creates a project in one statement; the partial unique index alone decides a duplicate title,
+ * and the same statement names the holder for the 409.
+ */
 export async function createProject(
   db: Kysely<DB>,
   ownerId: string,
   input: { title: string; description?: string | undefined },
 ): Promise<Project> {
   const key = titleKey(input.title);
-  try {
-    return await insertProject(db, { owner_id: ownerId, title: input.title, title_key: key, description: input.description ?? null });
-  } catch (err) {
-    throw await titleConflict(db, err, ownerId, key);
-  }
+  const outcome = await insertProjectUnlessTaken(db, { owner_id: ownerId, title: input.title, title_key: key, description: input.description ?? null });
+  if (outcome.created) return outcome.created;
+  throw duplicateTitle(outcome.holderId ?? (await findLiveProjectIdByTitle(db, ownerId, key)));
 }
 
 export async function getProject(db: Kysely<DB>, ownerId: string, id: string): Promise<Project> {

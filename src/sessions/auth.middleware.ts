@@ -9,10 +9,10 @@ import { authenticate } from './sessions.service.ts';
  * A cookie-authenticated unsafe request from a foreign origin is a 403 (Bearer requests are exempt:
  * a browser never attaches them on its own).
  */
-export function requireAuth({ db, config, requestHost }: AppDeps): MiddlewareHandler<AppEnv> {
+export function requireAuth({ db, config, sessions, requestHost }: AppDeps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const { token, via } = presentedToken(c);
-    c.set('caller', await authenticate(db, config, token));
+    c.set('caller', await authenticate(db, config, sessions, token));
     if (via === 'cookie') checkSameOrigin(c, requestHost(c));
     await next();
   };

@@ -68,7 +68,7 @@ export function sessionsRoutes(deps: AppDeps) {
       responses: { 204: { description: 'Revoked' }, ...errorResponses('UNAUTHENTICATED') },
     }),
     async (c) => {
-      await logOut(db, c.get('caller').sessionHash);
+      await logOut(db, deps.sessions, c.get('caller').sessionHash);
       clearSessionCookie(c, config);
       return c.body(null, 204);
     },

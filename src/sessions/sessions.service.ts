@@ -8,6 +8,7 @@ import { hit, peek } from '../rate-limits/rate-limits.repository.ts';
 import { verifyPassword } from '../users/password.ts';
 import { findUserByLogin, type User } from '../users/users.repository.ts';
 import { deleteDeadSessions, deleteSession, findSessionUser, insertSession } from './sessions.repository.ts';
+import type { SessionCache } from './session-cache.ts';
 import { isWellFormedToken, newToken, tokenHash } from './tokens.ts';
 
 export interface LoginResult {
@@ -44,16 +45,19 @@ export async function logIn(db: Kysely<DB>, config: Config, login: string, passw
 export async function authenticate(
   db: Kysely<DB>,
   config: Config,
+  cache: SessionCache,
   token: string | undefined,
 ): Promise<{ user: User; sessionHash: string }> {
   if (token === undefined || !isWellFormedToken(token)) throw new AppError('UNAUTHENTICATED');
   const sessionHash = tokenHash(token);
-  const user = await findSessionUser(db, sessionHash, config.sessionIdleMinutes);
+  const user = cache.get(sessionHash) ?? (await findSessionUser(db, sessionHash, config.sessionIdleMinutes));
   if (!user) throw new AppError('UNAUTHENTICATED');
+  cache.set(sessionHash, user);
   return { user, sessionHash };
 }
 
-/** Revokes the session; the token stops working at once. */
-export function logOut(db: Kysely<DB>, sessionHash: string): Promise<void> {
-  return deleteSession(db, sessionHash);
+/** Revokes the session; the token stops working at once here, and within the cache TTL elsewhere. */
+export async function logOut(db: Kysely<DB>, cache: SessionCache, sessionHash: string): Promise<void> {
+  cache.forget(sessionHash);
+  await deleteSession(db, sessionHash);
 }

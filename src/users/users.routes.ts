@@ -133,7 +133,7 @@ export function usersRoutes(deps: AppDeps) {
       },
     }),
     async (c) => {
-      const user = await updateSelf(db, c.get('caller'), c.req.valid('param').id, c.req.valid('json'));
+      const user = await updateSelf(db, deps.sessions, c.get('caller'), c.req.valid('param').id, c.req.valid('json'));
       return c.json(ok(userView(user)), 200);
     },
   );
@@ -153,7 +153,7 @@ export function usersRoutes(deps: AppDeps) {
       },
     }),
     async (c) => {
-      await deleteSelf(db, c.get('caller'), c.req.valid('param').id);
+      await deleteSelf(db, deps.sessions, c.get('caller'), c.req.valid('param').id);
       clearSessionCookie(c, config);
       return c.body(null, 204);
     },

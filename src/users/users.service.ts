@@ -4,6 +4,7 @@ import type { DB } from '../db/schema.ts';
 import { uniqueViolation, UNIQUE_INDEXES } from '../db/unique-indexes.ts';
 import { AppError, validationError, type FieldIssue } from '../errors/app-error.ts';
 import type { Caller } from '../http/env.ts';
+import type { SessionCache } from '../sessions/session-cache.ts';
 import { deleteOtherSessions } from '../sessions/sessions.repository.ts';
 import { hashPassword, verifyPassword } from './password.ts';
 import {
@@ -96,9 +97,10 @@ export interface UserPatch {
 
 /**
  * Changes the caller's own account. A new password needs the current one and ends the caller's
- * other sessions in the same transaction.
+ * other sessions in the same transaction. The user's cached sessions are forgotten, so the next
+ * request sees the change.
  */
-export async function updateSelf(db: Kysely<DB>, caller: Caller, id: string, patch: UserPatch): Promise<User> {
+export async function updateSelf(db: Kysely<DB>, sessions: SessionCache, caller: Caller, id: string, patch: UserPatch): Promise<User> {
   requireSelf(caller, id);
   const { password, currentPassword, ...profile } = patch;
   if (password === undefined && Object.values(profile).every((v) => v === undefined)) {
@@ -121,11 +123,14 @@ export async function updateSelf(db: Kysely<DB>, caller: Caller, id: string, pat
     });
   } catch (err) {
     throw await userConflict(db, err, { username: profile.username, email: profile.email }, id);
+  } finally {
+    sessions.forgetUser(id);
   }
 }
 
 /** Deletes the caller's own account with its sessions and projects; the names are free again. */
-export async function deleteSelf(db: Kysely<DB>, caller: Caller, id: string): Promise<void> {
+export async function deleteSelf(db: Kysely<DB>, sessions: SessionCache, caller: Caller, id: string): Promise<void> {
   requireSelf(caller, id);
   await deleteUser(db, id);
+  sessions.forgetUser(id);
 }
