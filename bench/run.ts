@@ -43,7 +43,7 @@ async function scratchDatabase(): Promise<{ url: string; drop: () => Promise<voi
 }
 
 function start(args: string[], env: Record<string, string>, ready: string): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     proc.stdout.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes(ready)) resolve(proc);
@@ -161,8 +161,9 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   try {
     log(`database: ${onPostgres ? 'postgres' : 'pglite'}; ${CONNECTIONS} connections, ${DURATION} s per scenario`);
+    // The server as `npm start` runs it: the esbuild bundle on plain node (`npm run bench` builds it).
     const server = await start(
-      ['src/server.ts'],
+      ['dist/server.mjs'],
       {
         PORT: String(PORT),
         DATABASE_URL: scratch.url,
@@ -212,7 +213,7 @@ async function main(): Promise<void> {
     server.kill('SIGTERM');
 
     log('baseline: bare Hono route');
-    const bare = await start(['bench/bare-server.ts', String(BARE_PORT)], {}, 'listening');
+    const bare = await start(['--import', 'tsx', 'bench/bare-server.ts', String(BARE_PORT)], {}, 'listening');
     children.push(bare);
     const bareResult = await drive(BARE_PORT, bare.pid!, { method: 'GET', path: '/', expected: [200] });
     bare.kill('SIGTERM');

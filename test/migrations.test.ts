@@ -14,7 +14,12 @@ describe('migrations', () => {
   it('are idempotent, also when several run at once', async () => {
     await Promise.all([migrate(t.database.db), migrate(t.database.db), migrate(t.database.db)]);
     const { rows } = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(t.database.db);
-    expect(rows.map((r) => r.name)).toEqual(['0001_users_sessions_projects', '0002_idempotency_keys', '0003_rate_limits']);
+    expect(rows.map((r) => r.name)).toEqual([
+      '0001_users_sessions_projects',
+      '0002_idempotency_keys',
+      '0003_rate_limits',
+      '0004_projects_live_listing',
+    ]);
   });
 
   it('create every unique index the index → field table names, partial where soft delete applies', async () => {

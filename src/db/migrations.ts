@@ -77,6 +77,16 @@ const MIGRATIONS: Record<string, Migration> = {
       await sql`create index rate_limits_window_start on rate_limits (window_start)`.execute(db);
     },
   },
+  '0004_projects_live_listing': {
+    async up(db) {
+      // The default listing filters on deleted_at IS NULL. Without an ordered index carrying the
+      // same predicate, a planner with stale statistics picks the partial unique title index
+      // (whose predicate matches) and sorts every project of the owner.
+      await sql`
+        create index projects_owner_live_created on projects (owner_id, created_at desc, id desc)
+        where deleted_at is null`.execute(db);
+    },
+  },
 };
 
 /**
