@@ -79,12 +79,14 @@ const MIGRATIONS: Record<string, Migration> = {
   },
   '0004_projects_live_listing': {
     async up(db) {
-      // The default listing filters on deleted_at IS NULL. Without an ordered index carrying the
-      // same predicate, a planner with stale statistics picks the partial unique title index
-      // (whose predicate matches) and sorts every project of the owner.
+      // The default listing filters on deleted_at IS NULL. Without an ordered index carrying that
+      // predicate, a planner with stale statistics serves it from the partial unique title index
+      // and sorts every project of the owner. The extra `created_at IS NOT NULL` (always true) is
+      // stated by the listing query only, so the 409 holder lookup, which states the title key
+      // instead, cannot be steered onto this index.
       await sql`
         create index projects_owner_live_created on projects (owner_id, created_at desc, id desc)
-        where deleted_at is null`.execute(db);
+        where deleted_at is null and created_at is not null`.execute(db);
     },
   },
 };

@@ -70,7 +70,8 @@ export interface ListOptions {
 /** Newest first, keyset-paginated on (created_at, id); fetches one extra row to tell if more follow. */
 export function listProjects(db: Kysely<DB>, ownerId: string, options: ListOptions): Promise<Project[]> {
   let query = db.selectFrom('projects').selectAll().where('owner_id', '=', ownerId);
-  if (options.deleted === 'exclude') query = query.where('deleted_at', 'is', null);
+  // `created_at IS NOT NULL` is always true; it matches projects_owner_live_created (migration 0004).
+  if (options.deleted === 'exclude') query = query.where('deleted_at', 'is', null).where('created_at', 'is not', null);
   if (options.deleted === 'only') query = query.where('deleted_at', 'is not', null);
   const { after } = options;
   if (after) query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)));
