@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -12,7 +13,7 @@ import { svgChart, table, type BenchReport, type ScenarioResult } from './report
 const root = fileURLToPath(new URL('..', import.meta.url));
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
-const DATABASE_URL = process.env.DATABASE_URL ?? 'pglite://memory';
+const DATABASE_URL = process.env.DATABASE_URL ?? 'pglite://';
 const onPostgres = /^postgres(ql)?:\/\//.test(DATABASE_URL);
 const PORT = 18_080;
 const BARE_PORT = 18_081;
@@ -21,9 +22,15 @@ function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
-/** A scratch database on the same server, so the run neither reads nor litters real data. */
+/**
+ * A scratch database on the same server (or a temporary PGlite directory, which survives the
+ * server restarts between scenarios), so the run neither reads nor litters real data.
+ */
 async function scratchDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  if (!onPostgres) return { url: 'pglite://memory', drop: () => Promise.resolve() };
+  if (!onPostgres) {
+    const dir = mkdtempSync(join(tmpdir(), 'projects-api-bench-'));
+    return { url: `pglite://${dir}`, drop: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })) };
+  }
   const name = `projects_api_bench_${process.pid}`;
   const admin = new pg.Client({ connectionString: DATABASE_URL });
   await admin.connect();
@@ -48,7 +55,7 @@ function start(args: string[], env: Record<string, string>, ready: string): Prom
     proc.stdout.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes(ready)) resolve(proc);
     });
-    proc.on('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+    proc.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
   });
 }
 
@@ -162,21 +169,30 @@ async function main(): Promise<void> {
   try {
     log(`database: ${onPostgres ? 'postgres' : 'pglite'}; ${CONNECTIONS} connections, ${DURATION} s per scenario`);
     // The server as `npm start` runs it: the esbuild bundle on plain node (`npm run bench` builds it).
-    const server = await start(
-      ['dist/server.mjs'],
-      {
-        PORT: String(PORT),
-        DATABASE_URL: scratch.url,
-        LOG_LEVEL: 'info',
-        RATE_LIMIT_AVAILABILITY_PER_MINUTE: '0',
-        RATE_LIMIT_SIGNUP_PER_MINUTE: '0',
-        RATE_LIMIT_LOGIN_PER_MINUTE: '0',
-        RATE_LIMIT_LOGIN_FAILURES: '0',
-      },
-      '"listening"',
-    );
-    children.push(server);
-    const pid = server.pid!;
+    // Each scenario gets a fresh process, so its RSS is that workload's and not what an earlier
+    // one left behind (argon2's 19 MiB blocks stay in malloc's arenas after signup).
+    const startServer = async () => {
+      const server = await start(
+        ['dist/server.mjs'],
+        {
+          PORT: String(PORT),
+          DATABASE_URL: scratch.url,
+          LOG_LEVEL: 'info',
+          RATE_LIMIT_AVAILABILITY_PER_MINUTE: '0',
+          RATE_LIMIT_SIGNUP_PER_MINUTE: '0',
+          RATE_LIMIT_LOGIN_PER_MINUTE: '0',
+          RATE_LIMIT_LOGIN_FAILURES: '0',
+        },
+        '"listening"',
+      );
+      children.push(server);
+      return server;
+    };
+    const stopServer = async (server: ChildProcess) => {
+      server.kill('SIGTERM');
+      await new Promise((resolve) => server.once('exit', resolve));
+    };
+    const setup = await startServer();
     const user = (await json(PORT, '/api/users', { method: 'POST', body: { username: 'bencher', password: 'password-123', nickname: 'b', email: 'bencher@example.com' } })).data;
     const token = (await json(PORT, '/api/sessions', { method: 'POST', body: { login: 'bencher', password: 'password-123' } })).data.token as string;
     const project = (await json(PORT, '/api/projects', { method: 'POST', token, body: { title: 'Existing' } })).data;
@@ -205,12 +221,14 @@ async function main(): Promise<void> {
       { name: 'get project', baseline: 'bare', load: { method: 'GET', path: `/api/projects/${project.id as string}`, headers: auth, expected: [200] } },
       { name: 'list projects', baseline: 'bare', load: { method: 'GET', path: '/api/projects?limit=20', headers: auth, expected: [200] } },
     ];
+    await stopServer(setup);
     const measured = [];
     for (const { name, load, baseline } of loads) {
       log(`scenario: ${name}`);
-      measured.push({ name, baseline, ...(await drive(PORT, pid, load)) });
+      const server = await startServer();
+      measured.push({ name, baseline, ...(await drive(PORT, server.pid!, load)) });
+      await stopServer(server);
     }
-    server.kill('SIGTERM');
 
     log('baseline: bare Hono route');
     const bare = await start(['--import', 'tsx', 'bench/bare-server.ts', String(BARE_PORT)], {}, 'listening');

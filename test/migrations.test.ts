@@ -29,6 +29,8 @@ describe('migrations', () => {
       const index = rows.find((r) => r.indexname === name);
       expect(index?.indexdef, name).toMatch(/^CREATE UNIQUE INDEX/);
     }
-    expect(rows.find((r) => r.indexname === 'projects_owner_title_key')?.indexdef).toMatch(/\(owner_id, title_key\) WHERE \(deleted_at IS NULL\)$/);
+    expect(rows.find((r) => r.indexname === 'projects_owner_title_key')?.indexdef).toMatch(
+      /\(owner_id, title_key\) WHERE \(\(deleted_at IS NULL\) AND \(title_key IS NOT NULL\)\)$/,
+    );
   });
 });

@@ -122,7 +122,7 @@ describe('POST /api/projects', () => {
     let ran = t.testDb.queries.slice(before);
     expect(ran).toHaveLength(2);
     expect(ran[0]).toMatch(/from sessions/);
-    expect(ran[1]).toMatch(/insert into projects .* on conflict \(owner_id, title_key\) where deleted_at is null do nothing/s);
+    expect(ran[1]).toMatch(/insert into projects .* on conflict \(owner_id, title_key\) where deleted_at is null and title_key is not null do nothing/s);
     before = t.testDb.queries.length;
     const duplicate = await t.request('POST', '/api/projects', { token, json: { title: 'COUNTED' } });
     expect(duplicate.status).toBe(409);

@@ -43,9 +43,12 @@ const MIGRATIONS: Record<string, Migration> = {
           updated_at timestamptz(3) not null default now(),
           deleted_at timestamptz(3)
         )`.execute(db);
+      // `title_key IS NOT NULL` is always true; only lookups by title state it, so the planner
+      // cannot serve the project listing from this index (and sort) when statistics are stale,
+      // as they always are on PGlite, which runs no autovacuum.
       await sql`
         create unique index projects_owner_title_key on projects (owner_id, title_key)
-        where deleted_at is null`.execute(db);
+        where deleted_at is null and title_key is not null`.execute(db);
       await sql`create index projects_owner_created on projects (owner_id, created_at desc, id desc)`.execute(db);
     },
   },
@@ -79,11 +82,9 @@ const MIGRATIONS: Record<string, Migration> = {
   },
   '0004_projects_live_listing': {
     async up(db) {
-      // The default listing filters on deleted_at IS NULL. Without an ordered index carrying that
-      // predicate, a planner with stale statistics serves it from the partial unique title index
-      // and sorts every project of the owner. The extra `created_at IS NOT NULL` (always true) is
-      // stated by the listing query only, so the 409 holder lookup, which states the title key
-      // instead, cannot be steered onto this index.
+      // The live listing's ordered index. The extra `created_at IS NOT NULL` (always true) is
+      // stated by the listing query only, so a lookup by title cannot be steered onto this index
+      // by stale statistics; the title index excludes the listing the same way (0001).
       await sql`
         create index projects_owner_live_created on projects (owner_id, created_at desc, id desc)
         where deleted_at is null and created_at is not null`.execute(db);

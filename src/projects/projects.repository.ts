@@ -28,7 +28,7 @@ export async function insertProjectUnlessTaken(db: Kysely<DB>, project: NewProje
     with inserted as (
       insert into projects (owner_id, title, title_key, description)
       values (${project.owner_id}, ${project.title}, ${project.title_key}, ${project.description})
-      on conflict (owner_id, title_key) where deleted_at is null do nothing
+      on conflict (owner_id, title_key) where deleted_at is null and title_key is not null do nothing
       returning *
     )
     select inserted.*, false as taken from inserted
@@ -70,7 +70,7 @@ export interface ListOptions {
 /** Newest first, keyset-paginated on (created_at, id); fetches one extra row to tell if more follow. */
 export function listProjects(db: Kysely<DB>, ownerId: string, options: ListOptions): Promise<Project[]> {
   let query = db.selectFrom('projects').selectAll().where('owner_id', '=', ownerId);
-  // `created_at IS NOT NULL` is always true; it matches projects_owner_live_created (migration 0004).
+  // `created_at IS NOT NULL` is always true: it selects projects_owner_live_created (migration 0004).
   if (options.deleted === 'exclude') query = query.where('deleted_at', 'is', null).where('created_at', 'is not', null);
   if (options.deleted === 'only') query = query.where('deleted_at', 'is not', null);
   const { after } = options;
