@@ -9,8 +9,8 @@ export interface ScenarioResult {
   baseline: string;
   baselinePerSecond: number;
   ratio: number;
-  /** What the project aims for, in words, and whether this run met it. */
-  target?: { text: string; met: boolean };
+  /** What the project aims for in this scenario, each condition with whether this run met it. */
+  targets: { text: string; met: boolean }[];
 }
 
 export interface BenchReport {
@@ -39,7 +39,7 @@ export function table(report: BenchReport): string {
       fixed(s.rssMb),
       `${s.baseline} (${fixed(s.baselinePerSecond)}/s)`,
       fixed(s.ratio, 2),
-      s.target ? `${s.target.met ? 'met' : 'NOT met'}: ${s.target.text}` : '',
+      s.targets.map((t) => `${t.met ? 'met' : '**not met**'}: ${t.text}`).join('; '),
     ].join(' | '),
   );
   return [head, rule, ...rows.map((r) => `| ${r} |`)].join('\n');
@@ -57,7 +57,7 @@ export function svgChart(report: BenchReport): string {
   const bars = report.scenarios
     .map((s, i) => {
       const y = 40 + i * rowHeight;
-      const colour = s.target && !s.target.met ? '#d9534f' : '#3b7dd8';
+      const colour = s.targets.some((t) => !t.met) ? '#d9534f' : '#3b7dd8';
       return [
         `<text x="${left - 10}" y="${y + 17}" text-anchor="end">${s.name}</text>`,
         `<rect x="${left}" y="${y + 4}" width="${Math.max(x(s.ratio) - left, 1).toFixed(1)}" height="20" fill="${colour}"/>`,

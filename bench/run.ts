@@ -109,11 +109,13 @@ async function drive(port: number, pid: number, load: Load) {
 
 /** The database's limit: the raw driver running the app's INSERT … ON CONFLICT DO NOTHING at the same concurrency. */
 async function rawInsertsPerSecond(url: string, ownerId: string): Promise<number> {
-  const text = `insert into projects (owner_id, title, title_key) values ($1, $2, $3) on conflict (owner_id, title_key) where deleted_at is null do nothing returning id`;
+  const text = `insert into projects (owner_id, title, title_key) values ($1, $2, $3)
+    on conflict (owner_id, title_key) where deleted_at is null and title_key is not null do nothing returning id`;
   let run: (params: unknown[]) => Promise<unknown>;
   let close: () => Promise<void>;
   if (onPostgres) {
     const pool = new pg.Pool({ connectionString: url, max: CONNECTIONS });
+    pool.on('error', () => undefined);
     run = (params) => pool.query(text, params);
     close = () => pool.end();
   } else {
@@ -252,18 +254,18 @@ async function main(): Promise<void> {
       baseline: labels[m.baseline],
       baselinePerSecond: baselines[m.baseline],
       ratio: m.requestsPerSecond / baselines[m.baseline],
+      targets: [
+        { text: '0 errors', met: m.errors === 0 },
+        { text: 'RSS ≤ 200 MB', met: m.rssMb <= 200 },
+      ],
     }));
     const byName = (n: string) => scenarios.find((s) => s.name === n)!;
     const create = byName('create project');
-    create.target = { text: '≥ 0.8 × raw insert, p99 ≤ 25 ms', met: create.ratio >= 0.8 && create.p99Ms <= 25 };
+    create.targets.unshift({ text: '≥ 0.8 × raw insert', met: create.ratio >= 0.8 }, { text: 'p99 ≤ 25 ms', met: create.p99Ms <= 25 });
     const duplicate = byName('create duplicate (409)');
-    duplicate.target = { text: '≥ create project', met: duplicate.requestsPerSecond >= create.requestsPerSecond };
+    duplicate.targets.unshift({ text: '≥ create project', met: duplicate.requestsPerSecond >= create.requestsPerSecond });
     const availability = byName('availability');
-    availability.target = { text: '≥ 0.5 × bare route', met: availability.ratio >= 0.5 };
-    for (const s of scenarios) {
-      const limits = s.errors === 0 && s.rssMb <= 200;
-      if (!limits) s.target = { text: `${s.target ? `${s.target.text}; ` : ''}0 errors, RSS ≤ 200 MB`, met: false };
-    }
+    availability.targets.unshift({ text: '≥ 0.5 × bare route', met: availability.ratio >= 0.5 });
 
     const report: BenchReport = {
       date: new Date().toISOString(),
