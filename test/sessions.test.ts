@@ -14,6 +14,15 @@ afterAll(() => t.close());
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
+/** Moves a session's activity or expiry into the past, as time passing would. */
+async function backdate(token: string, column: 'last_seen_at' | 'expires_at', interval: string): Promise<void> {
+  await t.db
+    .updateTable('sessions')
+    .set({ [column]: sql<Date>`now() - ${interval}::interval` })
+    .where('token_hash', '=', sha256(token))
+    .execute();
+}
+
 describe('POST /api/sessions', () => {
   it('logs in by username in any case: 201 {user, token, expiresAt}, the cookie, and only a hash stored', async () => {
     const { user, password } = await t.signUp();
@@ -84,21 +93,13 @@ describe('authentication', () => {
 
   it('an idle session ends after SESSION_IDLE_MINUTES', async () => {
     const { token } = await t.newUser();
-    await t.db
-      .updateTable('sessions')
-      .set({ last_seen_at: sql<Date>`now() - interval '31 minutes'` })
-      .where('token_hash', '=', sha256(token))
-      .execute();
+    await backdate(token, 'last_seen_at', '31 minutes');
     expect((await t.request('GET', '/api/users/me', { token })).status).toBe(401);
   });
 
   it('activity keeps a session alive: a request records it', async () => {
     const { token } = await t.newUser();
-    await t.db
-      .updateTable('sessions')
-      .set({ last_seen_at: sql<Date>`now() - interval '29 minutes'` })
-      .where('token_hash', '=', sha256(token))
-      .execute();
+    await backdate(token, 'last_seen_at', '29 minutes');
     expect((await t.request('GET', '/api/users/me', { token })).status).toBe(200);
     const row = await t.db.selectFrom('sessions').select(sql<boolean>`last_seen_at > now() - interval '1 minute'`.as('fresh')).where('token_hash', '=', sha256(token)).executeTakeFirstOrThrow();
     expect(row.fresh).toBe(true);
@@ -106,11 +107,7 @@ describe('authentication', () => {
 
   it('a session ends at its absolute expiry however active', async () => {
     const { token } = await t.newUser();
-    await t.db
-      .updateTable('sessions')
-      .set({ expires_at: sql<Date>`now() - interval '1 second'` })
-      .where('token_hash', '=', sha256(token))
-      .execute();
+    await backdate(token, 'expires_at', '1 second');
     expect((await t.request('GET', '/api/users/me', { token })).status).toBe(401);
   });
 });

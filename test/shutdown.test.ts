@@ -53,29 +53,44 @@ async function startServer(databaseUrl: string): Promise<RunningServer> {
 }
 
 interface Sent {
-  connected: Promise<void>;
+  /** Resolves once the server has parsed the request's headers (it answered `100 Continue`). */
+  received: Promise<void>;
+  /** Sends the body; until then the server is waiting for it, mid-request. */
+  sendBody: () => void;
   response: Promise<{ status: number; body: string }>;
 }
 
-/** A signup on a connection of its own, so "connected" means the server has the request. */
+/**
+ * A signup on a connection of its own, sent with `Expect: 100-continue`: the server's `100 Continue`
+ * proves the request is in its hands, not merely in the kernel's accept queue.
+ */
 function sendSignup(port: number, name: string): Sent {
   const body = JSON.stringify({ username: name, password: 'password-123', nickname: 'n', email: `${name}@example.com` });
-  let connected!: () => void;
-  const connectedPromise = new Promise<void>((resolve) => (connected = resolve));
+  let received!: () => void;
+  const receivedPromise = new Promise<void>((resolve) => (received = resolve));
+  let sendBody!: () => void;
   const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, path: '/api/users', method: 'POST', agent: false, headers: { 'content-type': 'application/json' } },
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/api/users',
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' },
+      },
       (res) => {
         let text = '';
         res.on('data', (c: Buffer) => (text += c.toString()));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
       },
     );
-    req.on('socket', (socket) => socket.on('connect', connected));
+    req.on('continue', received);
     req.on('error', reject);
-    req.end(body);
+    req.flushHeaders();
+    sendBody = () => req.end(body);
   });
-  return { connected: connectedPromise, response };
+  return { received: receivedPromise, sendBody, response };
 }
 
 function refusesConnections(port: number): Promise<boolean> {
@@ -92,10 +107,13 @@ describe('SIGTERM', () => {
     try {
       const server = await startServer(database?.url ?? 'pglite://memory');
       const sent = Array.from({ length: 8 }, () => sendSignup(server.port, uniqueName('drain')));
-      await Promise.all(sent.map((s) => s.connected));
-      await new Promise((r) => setTimeout(r, 30));
+      await Promise.all(sent.map((s) => s.received));
       const signalled = Date.now();
       server.proc.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(await refusesConnections(server.port)).toBe(true);
+      // The bodies, and so the argon2id work, arrive only now, while the server drains.
+      for (const s of sent) s.sendBody();
       const responses = await Promise.all(sent.map((s) => s.response));
       expect(responses.map((r) => r.status)).toEqual(Array(8).fill(201));
       const { code, at } = await server.exited;
@@ -121,6 +139,7 @@ describe.skipIf(!onPostgres())('SIGTERM with a request held in the database', ()
     await blocker.query('begin');
     await blocker.query('lock table users in access exclusive mode');
     const held = sendSignup(server.port, uniqueName('held'));
+    held.sendBody();
     let settled = 'still pending';
     held.response.then(
       (r) => (settled = `answered ${r.status} ${r.body}`),
