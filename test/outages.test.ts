@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:net';
+import { sql } from 'kysely';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.ts';
@@ -135,6 +136,16 @@ describe.skipIf(!withPostgres)('PostgreSQL: lock waits, outages and recovery', (
     expect(killed.rowCount).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 100));
     expect((await t.request('POST', '/api/projects', { token, json: { title: 'After idle kill' } })).status).toBe(201);
+  });
+
+  it('a connection killed while checked out between queries does not end the process, and is not reused', async () => {
+    const { token } = await t.newUser();
+    await t.db.connection().execute(async (conn) => {
+      const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(conn);
+      await admin.query('select pg_terminate_backend($1)', [rows[0]!.pid]);
+      await new Promise((r) => setTimeout(r, 200));
+    });
+    for (let i = 0; i < 5; i++) expect((await t.request('POST', '/api/projects', { token, json: { title: `After checkout kill ${i}` } })).status).toBe(201);
   });
 
   it('a statement over the statement timeout (57014) is a 503 with nothing written', async () => {

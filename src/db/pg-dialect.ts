@@ -14,7 +14,15 @@ import { isConnectionFatal } from './driver-errors.ts';
 class PgConnection implements DatabaseConnection {
   #lost: Error | undefined;
 
-  constructor(private readonly client: pg.PoolClient) {}
+  // The pool listens for errors only on idle clients. A checked-out client whose socket dies
+  // between queries emits 'error' with nobody listening, which would end the process.
+  readonly #onError = (err: Error) => {
+    this.#lost = err;
+  };
+
+  constructor(private readonly client: pg.PoolClient) {
+    client.on('error', this.#onError);
+  }
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     try {
@@ -34,6 +42,7 @@ class PgConnection implements DatabaseConnection {
 
   /** Back to the pool, or, after a connection-level failure, destroyed so nobody gets it again. */
   release(): void {
+    this.client.off('error', this.#onError);
     this.client.release(this.#lost);
   }
 }
