@@ -36,13 +36,22 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 const FATAL_STATES = new Set(['57P01', '57P02', '57P03']);
 
 /**
+ * Whether the driver failed to complete a round trip (socket closed, connect failed or timed out).
+ * Every error PostgreSQL itself reports carries a SQLSTATE; the drivers' own failures to reach it
+ * do not, and some (node-postgres's "Connection terminated unexpectedly") carry no code at all.
+ * A TypeError is a bug of ours, not a lost connection.
+ */
+export function isConnectionLost(err: unknown): boolean {
+  return sqlState(err) === undefined && !(err instanceof TypeError);
+}
+
+/**
  * Whether the connection that raised `err` is unusable: the backend ended it, or the driver lost
- * the socket (an error without a SQLSTATE). Such a connection must not go back to the pool.
+ * it. Such a connection must not go back to the pool.
  */
 export function isConnectionFatal(err: unknown): boolean {
   const state = sqlState(err);
-  if (state === undefined) return !(err instanceof TypeError);
-  return state.startsWith('08') || FATAL_STATES.has(state);
+  return state === undefined ? isConnectionLost(err) : state.startsWith('08') || FATAL_STATES.has(state);
 }
 
 /** Whether PostgreSQL refused a value as malformed (class 22: data exception); bad input, not a fault. */

@@ -10,7 +10,7 @@ import type {
   QueryResult,
   TransactionSettings,
 } from 'kysely';
-import { sqlState } from './driver-errors.ts';
+import { isConnectionLost, sqlState } from './driver-errors.ts';
 
 /** Thrown when no connection frees up in time; classified as the database being unavailable. */
 export class PoolTimeoutError extends Error {
@@ -33,11 +33,8 @@ export class ConnectionLostError extends Error {
   }
 }
 
-// Every error PostgreSQL itself reports carries a SQLSTATE; the drivers' own failures to reach it
-// do not, and some (node-postgres's "Connection terminated unexpectedly") carry no code at all.
-// A TypeError is a bug of ours, not an outage.
 function asConnectionError(err: unknown): unknown {
-  return sqlState(err) !== undefined || err instanceof TypeError || err instanceof PoolTimeoutError ? err : new ConnectionLostError(err);
+  return isConnectionLost(err) && !(err instanceof PoolTimeoutError) ? new ConnectionLostError(err) : err;
 }
 
 /** Attempts in all (the first included) for work refused with 40001 / 40P01. */

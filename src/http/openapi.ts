@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { ERROR_CODES, ERROR_STATUS, REASON_PHRASES, type ErrorCode } from '../errors/codes.ts';
+import { ERROR_CODES, ERROR_STATUS, REASON_PHRASES, type ErrorCode, type ErrorStatus } from '../errors/codes.ts';
 import { FIELD_ISSUE_TEXTS, type FieldIssueCode } from '../errors/messages.ts';
 
 const fieldIssueCodes = Object.keys(FIELD_ISSUE_TEXTS) as [FieldIssueCode, ...FieldIssueCode[]];
@@ -54,8 +54,6 @@ const errorContent = {
   'application/json': { schema: ErrorSchema },
   'application/problem+json': { schema: ProblemSchema },
 };
-
-type ErrorStatus = (typeof ERROR_STATUS)[ErrorCode];
 
 /** OpenAPI responses for the given error codes, grouped by status, each listing its codes. */
 export function errorResponses(...codes: ErrorCode[]) {

@@ -12,8 +12,15 @@ const TRICKY = [
 ];
 const trickyString = fc.string({ unit: fc.oneof(fc.constantFrom(...TRICKY), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })), maxLength: 12 });
 
-function everyCodePoint(check: (c: string) => void): void {
-  for (let cp = 0; cp <= 0x10ffff; cp++) if (cp < 0xd800 || cp > 0xdfff) check(String.fromCodePoint(cp));
+/** Every single code point (surrogates aside) on which `canonical` is not idempotent, in hex. */
+function notIdempotentOn(canonical: (s: string) => string): string[] {
+  const broken: string[] = [];
+  for (let cp = 0; cp <= 0x10ffff; cp++) {
+    if (cp >= 0xd800 && cp <= 0xdfff) continue;
+    const once = canonical(String.fromCodePoint(cp));
+    if (canonical(once) !== once) broken.push(cp.toString(16));
+  }
+  return broken;
 }
 
 describe('canonicalUsername', () => {
@@ -28,12 +35,7 @@ describe('canonicalUsername', () => {
   });
 
   it('is idempotent on every single code point', () => {
-    const broken: string[] = [];
-    everyCodePoint((c) => {
-      const once = canonicalUsername(c);
-      if (canonicalUsername(once) !== once) broken.push(c.codePointAt(0)!.toString(16));
-    });
-    expect(broken).toEqual([]);
+    expect(notIdempotentOn(canonicalUsername)).toEqual([]);
   });
 
   it('folds width and case: fullwidth twins meet', () => {
@@ -55,11 +57,6 @@ describe('canonicalEmail', () => {
       }),
       { numRuns: 10_000 },
     );
-    const broken: string[] = [];
-    everyCodePoint((c) => {
-      const once = canonicalEmail(c);
-      if (canonicalEmail(once) !== once) broken.push(c.codePointAt(0)!.toString(16));
-    });
-    expect(broken).toEqual([]);
+    expect(notIdempotentOn(canonicalEmail)).toEqual([]);
   });
 });
