@@ -28,6 +28,17 @@ export interface CreateAppOptions {
   logger?: Logger;
   /** The address of the peer that connected, as the entry point knows it; unknown by default. */
   socketAddress?: (c: Context) => string | undefined;
+  /**
+   * The claims an API Gateway authorizer put in the request's event (Lambda only). Believed only
+   * with TRUST_GATEWAY_AUTH; otherwise never called.
+   */
+  gatewayClaims?: (c: Context) => Record<string, unknown> | undefined;
+  /**
+   * Runs before any route, after the request id and locale are known; throwing an AppError answers
+   * with it. For what only the entry point can judge (an event body that cannot be decoded, a
+   * schema that is not current).
+   */
+  admit?: (c: Context) => Promise<void> | void;
 }
 
 /** How long a session seen by this instance is believed without asking the database again. */
@@ -50,18 +61,32 @@ const OPENAPI_INFO = {
  * Builds the whole HTTP app from its dependencies, with no module-level state: the Node server
  * and the Lambda handler only wrap what this returns.
  */
-export function createApp({ db, config, logger = createLogger(config.logLevel), socketAddress = () => undefined }: CreateAppOptions) {
+export function createApp({
+  db,
+  config,
+  logger = createLogger(config.logLevel),
+  socketAddress = () => undefined,
+  gatewayClaims,
+  admit,
+}: CreateAppOptions) {
   const deps: AppDeps = {
     db,
     config,
     clientIp: (c) => clientAddress(c, socketAddress(c), config.trustProxyHops),
     requestHost: (c) => requestedHost(c, config.trustProxyHops),
     sessions: new SessionCache(SESSION_CACHE_MS),
+    gatewayClaims: config.trustGatewayAuth && gatewayClaims ? gatewayClaims : () => undefined,
   };
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   app.use(requestContext(logger, config.defaultLocale));
   app.use(securityHeaders());
+  if (admit) {
+    app.use(async (c, next) => {
+      await admit(c);
+      await next();
+    });
+  }
 
   app.route('/', usersRoutes(deps));
   app.route('/', sessionsRoutes(deps));

@@ -72,12 +72,19 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** Environment variable names, for an entry point that defaults some of them differently. */
+export type ConfigVariable = keyof z.input<typeof ConfigSchema>;
+
 /**
- * Parses the environment once. Empty values count as unset. Throws ConfigError naming the first
- * invalid variable.
+ * Parses the environment once. Empty values count as unset; `defaults` stand in for unset ones
+ * (the Lambda entry's smaller pool). Throws ConfigError naming the first invalid variable.
  */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  defaults: Partial<Record<ConfigVariable, string>> = {},
+): Config {
+  const set = Object.entries(env).filter(([, v]) => v !== undefined && v !== '');
+  const present = { ...defaults, ...Object.fromEntries(set) };
   const result = ConfigSchema.safeParse(present);
   if (!result.success) {
     const issue = result.error.issues[0];

@@ -1,7 +1,7 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { createDb } from './db/database.ts';
+import { openConfiguredDb } from './db/database.ts';
 import { migrate } from './db/migrations.ts';
 import { purgeExpiredKeys } from './idempotency/idempotency.repository.ts';
 import { createLogger } from './logger.ts';
@@ -24,13 +24,7 @@ function configOrExit(): Config {
 
 const config = configOrExit();
 const logger = createLogger(config.logLevel);
-const database = await createDb(config.databaseUrl, {
-  max: config.dbPoolMax,
-  statementTimeoutMs: config.dbStatementTimeoutMs,
-  onIdleError: (err) => {
-    logger.warn({ err }, 'an idle database connection failed; it will be replaced');
-  },
-});
+const database = await openConfiguredDb(config, logger);
 await migrate(database.db);
 const app = createApp({ db: database.db, config, logger, socketAddress: (c) => getConnInfo(c).remote.address });
 

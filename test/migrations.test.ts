@@ -1,6 +1,7 @@
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../src/db/migrations.ts';
+import { migrate, pendingMigrations } from '../src/db/migrations.ts';
+import type { DB } from '../src/db/schema.ts';
 import { UNIQUE_INDEXES } from '../src/db/unique-indexes.ts';
 import { openTestDatabase, type TestDatabase } from './support/harness.ts';
 
@@ -19,7 +20,29 @@ describe('migrations', () => {
       '0002_idempotency_keys',
       '0003_rate_limits',
       '0004_projects_live_listing',
+      '0005_gateway_identities',
     ]);
+  });
+
+  it('pendingMigrations names what a database lacks: nothing when current, the rest when behind, all when never migrated', async () => {
+    const db = t.database.db;
+    expect(await pendingMigrations(db)).toEqual([]);
+    class Rollback extends Error {}
+    const inRolledBackTransaction = (work: (trx: Kysely<DB>) => Promise<void>) =>
+      expect(db.transaction().execute(async (trx) => {
+        await work(trx);
+        throw new Rollback();
+      })).rejects.toBeInstanceOf(Rollback);
+
+    await inRolledBackTransaction(async (trx) => {
+      await sql`delete from kysely_migration where name >= '0004'`.execute(trx);
+      expect(await pendingMigrations(trx)).toEqual(['0004_projects_live_listing', '0005_gateway_identities']);
+    });
+    await inRolledBackTransaction(async (trx) => {
+      await sql`alter table kysely_migration rename to kysely_migration_hidden`.execute(trx);
+      expect(await pendingMigrations(trx)).toHaveLength(5);
+    });
+    expect(await pendingMigrations(db)).toEqual([]);
   });
 
   it('create every unique index the index → field table names, partial where soft delete applies', async () => {

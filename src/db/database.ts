@@ -1,8 +1,10 @@
 import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { Kysely, type Dialect, type LogEvent } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
 import { PgDialect } from './pg-dialect.ts';
 import { ResilientDialect } from './resilient-dialect.ts';
 import type { DB } from './schema.ts';
@@ -32,6 +34,20 @@ export interface CreateDbOptions {
   onIdleError?: (err: Error) => void;
 }
 
+/**
+ * The database the configuration names, with its pool size and statement timeout; a failed idle
+ * connection is logged and replaced. What both entry points (Node server, Lambda) open.
+ */
+export function openConfiguredDb(config: Config, logger: Logger): Promise<Database> {
+  return createDb(config.databaseUrl, {
+    max: config.dbPoolMax,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+    onIdleError: (err) => {
+      logger.warn({ err }, 'an idle database connection failed; it will be replaced');
+    },
+  });
+}
+
 /** The connection URL with any password masked, for log lines and error messages. */
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
@@ -53,6 +69,9 @@ export async function createDb(url: string, options: CreateDbOptions = {}): Prom
     const location = url.slice('pglite://'.length);
     const inMemory = location === 'memory' || location === '';
     if (!inMemory) mkdirSync(location, { recursive: true });
+    // Loaded only when asked for: a PostgreSQL deployment (a Lambda cold start above all) should
+    // not pay for parsing the embedded engine.
+    const { PGlite } = await import('@electric-sql/pglite');
     const pglite = new PGlite({
       ...(inMemory ? {} : { dataDir: location }),
       ...(options.loadDataDir && { loadDataDir: options.loadDataDir }),

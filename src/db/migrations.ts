@@ -1,5 +1,9 @@
 import { Migrator, sql, type Kysely, type Migration } from 'kysely';
+import { sqlState } from './driver-errors.ts';
 import type { DB } from './schema.ts';
+
+/** SQLSTATE 42P01: the migration table does not exist yet, so nothing was ever applied. */
+const UNDEFINED_TABLE = '42P01';
 
 /**
  * Schema history, applied in key order. Unique indexes are on canonical keys that the service
@@ -90,16 +94,53 @@ const MIGRATIONS: Record<string, Migration> = {
         where deleted_at is null and created_at is not null`.execute(db);
     },
   },
+  '0005_gateway_identities': {
+    async up(db) {
+      // A user created from an API Gateway authorizer's claims may have no email (the token
+      // carried none, or it was taken) and has no password until they set one.
+      await sql`alter table users alter column email drop not null`.execute(db);
+      await sql`alter table users alter column password_hash drop not null`.execute(db);
+      await sql`
+        create table user_identities (
+          issuer text not null,
+          subject text not null,
+          user_id uuid not null references users (id) on delete cascade,
+          created_at timestamptz(3) not null default now()
+        )`.execute(db);
+      await sql`create unique index user_identities_issuer_subject_key on user_identities (issuer, subject)`.execute(db);
+      await sql`create index user_identities_user_id on user_identities (user_id)`.execute(db);
+    },
+  },
 };
 
 /**
  * Brings the schema to the latest version. Kysely's migrator runs in one transaction holding a
  * PostgreSQL advisory lock (`pg_advisory_lock`), so several instances starting at once apply each
- * migration exactly once: the others wait for the lock, then find nothing left to do.
+ * migration exactly once: the others wait for the lock, then find nothing left to do. Returns the
+ * names of the migrations this call applied.
  */
-export async function migrate(db: Kysely<DB>): Promise<void> {
+export async function migrate(db: Kysely<DB>): Promise<string[]> {
   const migrator = new Migrator({ db, provider: { getMigrations: () => Promise.resolve(MIGRATIONS) } });
-  const { error } = await migrator.migrateToLatest();
+  const { error, results = [] } = await migrator.migrateToLatest();
   if (error instanceof Error) throw error;
   if (error !== undefined) throw new Error('Migration failed', { cause: error });
+  return results.map((r) => r.migrationName);
+}
+
+/**
+ * The migrations this code knows that the database has not applied, oldest first; empty when the
+ * schema is current. One query, so a Lambda cold start can afford it where migrating is not its job.
+ */
+export async function pendingMigrations(db: Kysely<DB>): Promise<string[]> {
+  let applied: Set<string>;
+  try {
+    const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
+    applied = new Set(rows.map((r) => r.name));
+  } catch (err) {
+    if (sqlState(err) !== UNDEFINED_TABLE) throw err;
+    applied = new Set();
+  }
+  return Object.keys(MIGRATIONS)
+    .sort()
+    .filter((name) => !applied.has(name));
 }

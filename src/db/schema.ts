@@ -4,10 +4,11 @@ export interface UsersTable {
   id: Generated<string>;
   /** Canonical: trimmed, NFKC, lower-case. */
   username: string;
-  /** Canonical: trimmed, lower-case. */
-  email: string;
+  /** Canonical: trimmed, lower-case. Null only for a user created from gateway claims without one. */
+  email: string | null;
   nickname: string;
-  password_hash: string;
+  /** argon2id; null for a user created from gateway claims who has not set a password. */
+  password_hash: string | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
@@ -57,9 +58,18 @@ export interface RateLimitsTable {
   hits: number;
 }
 
+/** Who an API Gateway authorizer said the caller is: the token's issuer and subject. */
+export interface UserIdentitiesTable {
+  issuer: string;
+  subject: string;
+  user_id: string;
+  created_at: Generated<Date>;
+}
+
 /** The database as Kysely sees it. */
 export interface DB {
   users: UsersTable;
+  user_identities: UserIdentitiesTable;
   sessions: SessionsTable;
   projects: ProjectsTable;
   idempotency_keys: IdempotencyKeysTable;

@@ -9,6 +9,9 @@ export const UNIQUE_INDEXES = {
   users_username_key: { resource: 'user', field: 'username' },
   users_email_key: { resource: 'user', field: 'email' },
   projects_owner_title_key: { resource: 'project', field: 'title' },
+  // Never reaches a client: two first requests of one gateway identity race, and the loser reads
+  // the winner's user.
+  user_identities_issuer_subject_key: { resource: 'user', field: 'identity' },
 } as const;
 
 export type UniqueIndexName = keyof typeof UNIQUE_INDEXES;

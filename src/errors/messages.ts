@@ -46,6 +46,14 @@ export const SPECIFIC_TEXTS = {
     ko: '다른 출처에서 세션 쿠키로 보낸 요청은 허용되지 않습니다.',
     en: 'Requests from another origin with the session cookie are not allowed.',
   },
+  'invalidJson.base64': {
+    ko: '요청 본문이 base64로 표시되어 있지만 올바른 base64가 아닙니다.',
+    en: 'The request body is marked as base64 but is not valid base64.',
+  },
+  'unavailable.schemaOutdated': {
+    ko: '데이터베이스 스키마가 최신이 아닙니다. 마이그레이션(npm run migrate)이 필요합니다.',
+    en: 'The database schema is not up to date; the migrations (npm run migrate) have not been applied.',
+  },
   'state.projectDeleted': {
     ko: '삭제된 프로젝트는 수정할 수 없습니다. 먼저 복원하세요.',
     en: 'A deleted project cannot be changed; restore it first.',

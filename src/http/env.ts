@@ -10,8 +10,8 @@ import type { User } from '../users/users.repository.ts';
 /** The signed-in caller and the session that proved it. */
 export interface Caller {
   user: User;
-  /** SHA-256 of the session token, hex. */
-  sessionHash: string;
+  /** SHA-256 of the session token, hex; undefined when an API Gateway authorizer vouched instead. */
+  sessionHash: string | undefined;
 }
 
 /** Hono environment shared by every route of the app. */
@@ -34,4 +34,9 @@ export interface AppDeps {
   requestHost: (c: Context) => string | undefined;
   /** Sessions this instance saw in the last second. */
   sessions: SessionCache;
+  /**
+   * The claims an API Gateway authorizer put in the request's event, when TRUST_GATEWAY_AUTH is
+   * on and the entry point has an event; otherwise always undefined.
+   */
+  gatewayClaims: (c: Context) => Record<string, unknown> | undefined;
 }

@@ -58,7 +58,9 @@ export async function deleteSession(db: Kysely<DB>, tokenHash: string): Promise<
   await db.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute();
 }
 
-/** Ends every session of the user except the one that asked. */
-export async function deleteOtherSessions(db: Kysely<DB>, userId: string, keepTokenHash: string): Promise<void> {
-  await db.deleteFrom('sessions').where('user_id', '=', userId).where('token_hash', '<>', keepTokenHash).execute();
+/** Ends every session of the user except the one that asked (all of them when none did). */
+export async function deleteOtherSessions(db: Kysely<DB>, userId: string, keepTokenHash: string | undefined): Promise<void> {
+  let query = db.deleteFrom('sessions').where('user_id', '=', userId);
+  if (keepTokenHash !== undefined) query = query.where('token_hash', '<>', keepTokenHash);
+  await query.execute();
 }

@@ -56,8 +56,12 @@ export async function authenticate(
   return { user, sessionHash };
 }
 
-/** Revokes the session; the token stops working at once here, and within the cache TTL elsewhere. */
-export async function logOut(db: Kysely<DB>, cache: SessionCache, sessionHash: string): Promise<void> {
+/**
+ * Revokes the session; the token stops working at once here, and within the cache TTL elsewhere.
+ * A caller vouched for by an API Gateway authorizer has no session here, so there is nothing to do.
+ */
+export async function logOut(db: Kysely<DB>, cache: SessionCache, sessionHash: string | undefined): Promise<void> {
+  if (sessionHash === undefined) return;
   cache.forget(sessionHash);
   await deleteSession(db, sessionHash);
 }

@@ -13,8 +13,11 @@ export function hashPassword(password: string): Promise<string> {
   return hash(password, ARGON2ID);
 }
 
-/** Verifies `password` against `stored`, or against a dummy hash when there is no user, in the same time. */
-export async function verifyPassword(stored: string | undefined, password: string): Promise<boolean> {
+/**
+ * Verifies `password` against `stored`, or against a dummy hash when there is no user or the user
+ * has no password, in the same time.
+ */
+export async function verifyPassword(stored: string | null | undefined, password: string): Promise<boolean> {
   const ok = await verify(stored ?? DUMMY_HASH, password);
-  return ok && stored !== undefined;
+  return ok && typeof stored === 'string';
 }

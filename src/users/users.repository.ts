@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { transaction } from '../db/resilient-dialect.ts';
 import type { DB, UsersTable } from '../db/schema.ts';
 
 /** A user row as the service sees it. */
@@ -6,14 +7,43 @@ export type User = Selectable<UsersTable>;
 
 export interface NewUser {
   username: string;
-  email: string;
+  email: string | null;
   nickname: string;
-  password_hash: string;
+  password_hash: string | null;
+}
+
+/** Who an API Gateway authorizer said the caller is. */
+export interface GatewayIdentity {
+  issuer: string;
+  subject: string;
 }
 
 /** Inserts a user; a taken username or email surfaces as the driver's unique violation. */
 export function insertUser(db: Kysely<DB>, user: NewUser): Promise<User> {
   return db.insertInto('users').values(user).returningAll().executeTakeFirstOrThrow();
+}
+
+/**
+ * Creates a user and links the gateway identity to them, in one transaction: if another request
+ * linked the identity first, its unique violation undoes this user too.
+ */
+export function insertUserWithIdentity(db: Kysely<DB>, user: NewUser, identity: GatewayIdentity): Promise<User> {
+  return transaction(db, async (trx) => {
+    const created = await insertUser(trx, user);
+    await trx.insertInto('user_identities').values({ ...identity, user_id: created.id }).execute();
+    return created;
+  });
+}
+
+/** The user an identity is linked to. */
+export function findUserByIdentity(db: Kysely<DB>, identity: GatewayIdentity): Promise<User | undefined> {
+  return db
+    .selectFrom('user_identities')
+    .innerJoin('users', 'users.id', 'user_identities.user_id')
+    .selectAll('users')
+    .where('user_identities.issuer', '=', identity.issuer)
+    .where('user_identities.subject', '=', identity.subject)
+    .executeTakeFirst();
 }
 
 export function findUserById(db: Kysely<DB>, id: string): Promise<User | undefined> {

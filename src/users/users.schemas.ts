@@ -60,7 +60,16 @@ export const AvailabilityQuery = z.object({
 const timestamp = z.iso.datetime().openapi({ example: '2026-11-22T12:00:00.000Z' });
 
 export const UserSchema = z
-  .object({ id: z.uuid(), username: z.string(), nickname: z.string(), email: z.string(), createdAt: timestamp, updatedAt: timestamp })
+  .object({
+    id: z.uuid(),
+    username: z.string(),
+    nickname: z.string(),
+    email: z.string().nullable().openapi({
+      description: 'Null only for a user created from API Gateway claims that carried no free, verified email',
+    }),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
   .openapi('User', { description: 'A user as they see themselves.' });
 
 export const PublicUserSchema = z

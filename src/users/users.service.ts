@@ -108,9 +108,12 @@ export async function updateSelf(db: Kysely<DB>, sessions: SessionCache, caller:
   }
   const changes: UserChanges = { ...profile };
   if (password !== undefined) {
-    if (currentPassword === undefined) throw validationError([{ field: 'currentPassword', code: 'required' }]);
-    if (!(await verifyPassword(caller.user.password_hash, currentPassword))) {
-      throw validationError([{ field: 'currentPassword', code: 'incorrect' }]);
+    // A user created from gateway claims has no password to confirm; the gateway vouched for them.
+    if (caller.user.password_hash !== null) {
+      if (currentPassword === undefined) throw validationError([{ field: 'currentPassword', code: 'required' }]);
+      if (!(await verifyPassword(caller.user.password_hash, currentPassword))) {
+        throw validationError([{ field: 'currentPassword', code: 'incorrect' }]);
+      }
     }
     changes.password_hash = await hashPassword(password);
   }

@@ -1,0 +1,51 @@
+import type { LambdaEvent } from 'hono/aws-lambda';
+
+/** The parts of an API Gateway (REST 1.0, HTTP 2.0) or ALB event this module reads. */
+interface EventParts {
+  rawPath?: string;
+  body?: string | null;
+  isBase64Encoded?: boolean;
+  requestContext?: {
+    stage?: string;
+    authorizer?: { claims?: unknown; jwt?: { claims?: unknown } | null } | null;
+  };
+}
+
+// Standard alphabet with padding, as API Gateway and ALB encode bodies. `atob` alone would accept
+// "Hello from Lambda" (it skips spaces), which no gateway ever sends as base64.
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** True when the event says its body is base64 but the body is not. */
+export function hasUndecodableBody(event: LambdaEvent): boolean {
+  const { body, isBase64Encoded } = event as EventParts;
+  return isBase64Encoded === true && typeof body === 'string' && !BASE64.test(body);
+}
+
+/**
+ * The event as the app should route it. An HTTP API (2.0) on a named stage puts the stage in
+ * `rawPath` (`/default/api/users`); the `$default` stage does not, and REST events carry the
+ * path without the stage already. The event is copied, never changed.
+ */
+export function withoutStagePrefix<E extends LambdaEvent>(event: E): E {
+  const { rawPath, requestContext } = event as EventParts;
+  const stage = requestContext?.stage;
+  if (rawPath === undefined || stage === undefined || stage === '$default') return event;
+  const prefix = `/${stage}`;
+  if (rawPath !== prefix && !rawPath.startsWith(`${prefix}/`)) return event;
+  return { ...event, rawPath: rawPath.slice(prefix.length) || '/' };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The claims an API Gateway authorizer put in the event: a REST API's Cognito authorizer
+ * (`requestContext.authorizer.claims`) or an HTTP API's JWT authorizer
+ * (`requestContext.authorizer.jwt.claims`). Undefined for ALB and for requests no authorizer saw.
+ */
+export function authorizerClaims(event: LambdaEvent): Record<string, unknown> | undefined {
+  const authorizer = (event as EventParts).requestContext?.authorizer;
+  const claims = authorizer?.jwt?.claims ?? authorizer?.claims;
+  return isRecord(claims) ? claims : undefined;
+}
