@@ -44,13 +44,14 @@ function checkSchema(): Promise<SchemaState> {
   );
 }
 
-let schema = checkSchema();
+let schema: Promise<SchemaState> | undefined = checkSchema();
 await schema;
 
 async function requireCurrentSchema(): Promise<void> {
+  schema ??= checkSchema();
   const state = await schema;
   if (state.current) return;
-  schema = checkSchema();
+  schema = undefined;
   if ('error' in state) throw state.error;
   logger.error({ pending: state.pending }, 'the database schema is not current: run `npm run migrate`');
   throw new AppError('SERVICE_UNAVAILABLE', {

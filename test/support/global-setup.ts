@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { createDb } from '../../src/db/database.ts';
 import { migrate } from '../../src/db/migrations.ts';
+import { buildLambdaArtifact, type LambdaArtifact } from './lambda.ts';
 import { runStatement } from './pg-client.ts';
 import { databaseUrl } from './postgres-url.ts';
 
@@ -14,7 +15,22 @@ export type TestDatabase =
 declare module 'vitest' {
   export interface ProvidedContext {
     testDatabase: TestDatabase;
+    lambdaArtifact: LambdaArtifact;
   }
+}
+
+/**
+ * Once per run: builds the Lambda artifact and copies it to a folder outside the repository, and
+ * prepares the database each test file clones.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const artifact = buildLambdaArtifact();
+  project.provide('lambdaArtifact', artifact);
+  const teardownDatabase = await setupDatabase(project);
+  return async () => {
+    rmSync(artifact.root, { recursive: true, force: true });
+    await teardownDatabase();
+  };
 }
 
 /**
@@ -22,7 +38,7 @@ declare module 'vitest' {
  * seconds, loading a dump a fraction of one); on PostgreSQL (TEST_DATABASE_URL) into a template
  * database each test file clones.
  */
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+async function setupDatabase(project: TestProject): Promise<() => Promise<void>> {
   const adminUrl = process.env.TEST_DATABASE_URL;
   if (adminUrl) {
     const template = `projects_api_tpl_${process.pid}_${Date.now()}`;
