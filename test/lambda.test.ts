@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { DB } from '../src/db/schema.ts';
 import { onPostgres, openTestDatabase, uniqueName, type TestDatabase } from './support/harness.ts';
-import { fixture, LambdaContainer, lambdaEvent, templateFunction, type EventChange, type LambdaResponse } from './support/lambda.ts';
+import { type LambdaContainer, type LambdaResponse } from './support/lambda-container.ts';
+import { fixture, lambdaEvent, startContainer, templateFunction, type EventChange } from './support/lambda.ts';
 import { runStatement } from './support/pg-client.ts';
 import { databaseUrl } from './support/postgres-url.ts';
 
@@ -46,12 +47,12 @@ interface Deployment {
 
 async function deploy(env: Record<string, string> = {}): Promise<Deployment> {
   if (!onPostgres()) {
-    const container = await LambdaContainer.start({ DATABASE_URL: 'pglite://memory', ...env });
+    const container = await startContainer({ DATABASE_URL: 'pglite://memory', ...env });
     return { container, url: undefined, db: undefined, close: () => container.stop() };
   }
   const testDb: TestDatabase = await openTestDatabase();
   const url = testDb.url ?? '';
-  const container = await LambdaContainer.start({ DATABASE_URL: url, ...env });
+  const container = await startContainer({ DATABASE_URL: url, ...env });
   return {
     container,
     url,
@@ -105,6 +106,18 @@ describe('the artifact', () => {
     const bundle = readFileSync(join(dir, 'index.mjs'), 'utf8');
     expect(bundle).toContain('export{');
     expect(bundle).not.toContain('Builds the whole HTTP app');
+  });
+
+  it('serves /openapi.json and /docs with its assets from the artifact alone', async () => {
+    const doc = await send(plain, HTTP_JSON, { method: 'GET', path: '/openapi.json' });
+    expect(doc.status).toBe(200);
+    expect(doc.body.paths['/api/users/me']).toBeDefined();
+    const page = await send(plain, HTTP_JSON, { method: 'GET', path: '/docs' });
+    expect(page.body).toContain('/docs/swagger-ui-bundle.js');
+    const script = await send(plain, HTTP_JSON, { method: 'GET', path: '/docs/swagger-ui-bundle.js' });
+    expect(script.status).toBe(200);
+    expect(script.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(script.body).toContain('SwaggerUIBundle');
   });
 
   it('carries argon2 for both Lambda architectures: an x86-64 and an AArch64 ELF object', () => {
@@ -358,7 +371,7 @@ describe('gateway identity (TRUST_GATEWAY_AUTH)', () => {
   it.runIf(onPostgres())('on: fifty first requests of one new identity, on five containers at once, make one user', async () => {
     const { db, url } = trusting;
     if (!db || url === undefined) throw new Error('expected PostgreSQL');
-    const containers = await Promise.all(Array.from({ length: 5 }, () => LambdaContainer.start({ DATABASE_URL: url, TRUST_GATEWAY_AUTH: 'true' })));
+    const containers = await Promise.all(Array.from({ length: 5 }, () => startContainer({ DATABASE_URL: url, TRUST_GATEWAY_AUTH: 'true' })));
     try {
       const event = lambdaEvent(HTTP_JWT, { method: 'GET', path: '/api/users/me' });
       event.requestContext.authorizer.jwt.claims.sub = `race-${uniqueName()}`;
@@ -387,7 +400,7 @@ describe.runIf(onPostgres())('schema on PostgreSQL', () => {
     const name = `projects_api_empty_${uniqueName().slice(0, 12)}`;
     await runStatement(admin.adminUrl, `create database ${name}`);
     const url = databaseUrl(admin.adminUrl, name);
-    const container = await LambdaContainer.start({ DATABASE_URL: url });
+    const container = await startContainer({ DATABASE_URL: url });
     try {
       const before = await container.invoke(lambdaEvent(HTTP_JSON, { method: 'POST', path: '/api/users', json: signupBody() }));
       expect(before.status).toBe(503);
@@ -412,7 +425,7 @@ describe.runIf(onPostgres())('schema on PostgreSQL', () => {
   });
 
   it('an embedded PGlite database is migrated at cold start (the demo mode)', async () => {
-    const container = await LambdaContainer.start({ DATABASE_URL: 'pglite://memory' });
+    const container = await startContainer({ DATABASE_URL: 'pglite://memory' });
     try {
       const res = await container.invoke(lambdaEvent(HTTP_JSON, { method: 'POST', path: '/api/users', json: signupBody() }));
       expect(res.status).toBe(201);

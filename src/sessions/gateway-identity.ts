@@ -30,20 +30,23 @@ export function identityFromClaims(claims: Record<string, unknown>): GatewayIden
 }
 
 /**
- * A username candidate from `cognito:username` or `preferred_username`: canonicalised like a
- * typed one, runs of characters a username may not hold become `-`, cut to fit. Falls back to
- * `user` when nothing usable is left (the suffix added on retry makes that a legal name).
+ * A username candidate from `cognito:username`, else `preferred_username`: canonicalised like a
+ * typed one, runs of characters a username may not hold become `-`, cut to fit. A claim with
+ * nothing usable left is skipped; with none, `user` (the suffix added on retry makes that legal).
  */
 export function usernameBase(claims: Record<string, unknown>): string {
-  const raw = claim(claims, 'cognito:username') ?? claim(claims, 'preferred_username') ?? '';
-  const cleaned = canonicalUsername(raw)
-    .replace(/[^a-z0-9._-]+/g, '-')
-    .slice(0, USERNAME_MAX)
-    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
-  return cleaned.length > 0 ? cleaned : 'user';
+  for (const name of ['cognito:username', 'preferred_username']) {
+    const cleaned = canonicalUsername(claim(claims, name) ?? '')
+      .replace(/[^a-z0-9._-]+/g, '-')
+      .slice(0, USERNAME_MAX)
+      .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
+    if (cleaned.length > 0) return cleaned;
+  }
+  return 'user';
 }
 
-function withSuffix(base: string): string {
+/** `base` cut to leave room for `-` and a random six-hex-digit suffix, then suffixed. */
+export function withSuffix(base: string): string {
   const suffix = randomBytes(SUFFIX_BYTES).toString('hex');
   return `${base.slice(0, USERNAME_MAX - suffix.length - 1).replace(/[^a-z0-9]+$/, '')}-${suffix}`;
 }
