@@ -30,7 +30,7 @@ async function admin(statement: string): Promise<void> {
 }
 
 function event(username: string): unknown {
-  const text = readFileSync(join(root, '../shared/fixtures/lambda-events/http-v2__powertools-ts__no-auth.json'), 'utf8');
+  const text = readFileSync(join(root, 'test/fixtures/lambda-events/http-v2__powertools-ts__no-auth.json'), 'utf8');
   const e = JSON.parse(text);
   e.rawPath = '/api/users/availability';
   e.rawQueryString = `username=${username}`;

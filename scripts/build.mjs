@@ -8,9 +8,10 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import process from 'node:process';
+import { fileURLToPath, URL } from 'node:url';
 import { build } from 'esbuild';
 
-const ROOT = join(import.meta.dirname, '..');
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LAMBDA_DIR = join(ROOT, 'dist/lambda');
 const CACHE_DIR = join(ROOT, 'node_modules/.cache/projects-api');
 

@@ -94,7 +94,13 @@ export function createApp({
   app.route('/', healthRoutes(deps));
   app.route('/', docsRoutes());
 
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      'The session token from POST /api/sessions. On AWS Lambda with TRUST_GATEWAY_AUTH=true, the ' +
+      "API Gateway authorizer's token instead: its claims (issuer + sub) name the caller.",
+  });
   app.openAPIRegistry.registerComponent('securitySchemes', 'cookie', { type: 'apiKey', in: 'cookie', name: 'sid' });
   app.doc31('/openapi.json', OPENAPI_INFO);
 

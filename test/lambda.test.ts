@@ -12,9 +12,10 @@ import { runStatement } from './support/pg-client.ts';
 import { databaseUrl } from './support/postgres-url.ts';
 
 // Every request here goes through the built handler (dist/lambda, copied outside the repository),
-// with real events from ../shared/fixtures/lambda-events changed only in method, path, headers and
-// body. On PostgreSQL each container gets a fresh clone of the migrated database, which the tests
-// also read; on PGlite each container migrates its own in-memory database at cold start.
+// with real events (test/fixtures/lambda-events, see SOURCES.md there) changed only in method,
+// path, headers and body. On PostgreSQL each container gets a fresh clone of the migrated
+// database, which the tests also read; on PGlite each container migrates its own in-memory
+// database at cold start.
 
 const REST_NO_AUTH = 'rest-v1__powertools-ts__no-auth';
 const REST_COGNITO = 'rest-v1__powertools-ts__cognito-claims';

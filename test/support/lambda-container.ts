@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 
-const RUNNER = join(import.meta.dirname, '../../scripts/lambda-runner.mjs');
+const RUNNER = fileURLToPath(new URL('../../scripts/lambda-runner.mjs', import.meta.url));
 
 /** Where a built handler is: the artifact folder and template.yaml's `<file>.<export>`. */
 export interface HandlerLocation {

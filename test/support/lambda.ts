@@ -2,11 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 import { LambdaContainer } from './lambda-container.ts';
 
-const ROOT = join(import.meta.dirname, '../..');
-const FIXTURES = join(ROOT, '../shared/fixtures/lambda-events');
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const FIXTURES = join(ROOT, 'test/fixtures/lambda-events');
 
 /** The function as template.yaml declares it. */
 export interface TemplateFunction {
@@ -44,7 +45,7 @@ export function buildLambdaArtifact(): LambdaArtifact {
   return { root, dir, handler: fn.handler };
 }
 
-/** A fixture event from ../shared/fixtures/lambda-events, without the BOM some of them start with. */
+/** A fixture event from test/fixtures/lambda-events, without the BOM some of them start with. */
 export function fixture(name: string): any {
   return JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), 'utf8').replace(/^\uFEFF/, ''));
 }
