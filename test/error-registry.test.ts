@@ -65,7 +65,7 @@ describe('/openapi.json', () => {
     });
     expect(doc.components.schemas.SignupRequest.properties.username).toMatchObject({ minLength: 3, maxLength: 30, pattern: expect.any(String) });
     expect(doc.components.securitySchemes).toEqual({
-      bearer: { type: 'http', scheme: 'bearer' },
+      bearer: { type: 'http', scheme: 'bearer', description: expect.stringContaining('TRUST_GATEWAY_AUTH=true') },
       cookie: { type: 'apiKey', in: 'cookie', name: 'sid' },
     });
   });
