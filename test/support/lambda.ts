@@ -95,9 +95,8 @@ export function lambdaEvent(name: string, change: EventChange): any {
     event.path = url.pathname;
     if (event.requestContext?.httpMethod) event.requestContext.httpMethod = change.method;
     const query = [...url.searchParams];
-    const multi = event.multiValueQueryStringParameters !== undefined && event.multiValueQueryStringParameters !== null;
     event.queryStringParameters = query.length > 0 ? Object.fromEntries(query) : null;
-    if (multi || 'multiValueQueryStringParameters' in event) {
+    if ('multiValueQueryStringParameters' in event) {
       event.multiValueQueryStringParameters = query.length > 0 ? Object.fromEntries(query.map(([k, v]) => [k, [v]])) : null;
     }
   }
