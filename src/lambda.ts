@@ -5,7 +5,7 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { openConfiguredDb } from './db/database.ts';
 import { migrate, pendingMigrations } from './db/migrations.ts';
 import { AppError } from './errors/app-error.ts';
-import { RETRY_AFTER_SECONDS } from './errors/to-app-error.ts';
+import { RETRY_AFTER_SECONDS } from './http/to-app-error.ts';
 import { authorizerClaims, hasUndecodableBody, withoutStagePrefix } from './lambda/event.ts';
 import { createLogger } from './logger.ts';
 

@@ -1,8 +1,8 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { sql } from 'kysely';
 import { AppError } from '../errors/app-error.ts';
-import { RETRY_AFTER_SECONDS } from '../errors/to-app-error.ts';
-import type { AppDeps, AppEnv } from '../http/env.ts';
+import { RETRY_AFTER_SECONDS } from '../http/to-app-error.ts';
+import type { AppDeps, AppEnv } from '../http/app-deps.ts';
 import { errorResponses, jsonResponse, ok, success } from '../http/openapi.ts';
 
 const HealthSchema = success(z.object({ status: z.enum(['live', 'ready']) })).openapi('Health');

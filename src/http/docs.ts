@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Hono } from 'hono';
-import type { AppEnv } from './env.ts';
+import type { AppEnv } from './app-deps.ts';
 
 // Served from the installed package, not a CDN, so the reference works with no internet.
 const ASSETS = {

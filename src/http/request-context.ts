@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import type { Locale } from '../errors/messages.ts';
-import type { AppEnv } from './env.ts';
+import type { AppEnv } from './app-deps.ts';
 import { negotiateLocale } from './locale.ts';
 
 // A client's id is echoed only when it is short and plain, so it cannot forge log structure.

@@ -3,7 +3,7 @@ import { z } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { AppError, validationError } from '../errors/app-error.ts';
-import type { AppDeps, AppEnv } from '../http/env.ts';
+import type { AppDeps, AppEnv } from '../http/app-deps.ts';
 import { claimKey, findKey, releaseKey, storeResponse } from './idempotency.repository.ts';
 
 const HEADER = 'Idempotency-Key';

@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import type { AppDeps, AppEnv } from '../http/env.ts';
+import type { AppDeps, AppEnv } from '../http/app-deps.ts';
 import { jsonBody } from '../http/json-body.ts';
 import { errorResponses, IdParams, jsonResponse, ok, SESSION_SECURITY, success } from '../http/openapi.ts';
 import { etag, ifMatchVersions } from '../http/preconditions.ts';

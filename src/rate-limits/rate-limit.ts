@@ -2,7 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import { AppError } from '../errors/app-error.ts';
-import type { AppDeps, AppEnv } from '../http/env.ts';
+import type { AppDeps, AppEnv } from '../http/app-deps.ts';
 import { hit, type WindowCount } from './rate-limits.repository.ts';
 
 /** The 429 for a bucket that is over its limit. */

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import type { AppDeps, AppEnv } from '../http/env.ts';
+import type { AppDeps, AppEnv } from '../http/app-deps.ts';
 import { checkSameOrigin } from './csrf.ts';
 import { gatewayUser } from './gateway-identity.ts';
 import { presentedToken } from './session-cookie.ts';

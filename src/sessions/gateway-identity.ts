@@ -5,7 +5,7 @@ import { uniqueViolation } from '../db/unique-indexes.ts';
 import { canonicalUsername } from '../users/canonical.ts';
 import { Email, Nickname, Username } from '../users/users.schemas.ts';
 import { findUserByIdentity, insertUserWithIdentity, type GatewayIdentity, type User } from '../users/users.repository.ts';
-import type { SessionCache } from './session-cache.ts';
+import type { SessionCache } from '../http/caller-cache.ts';
 
 /** A subject longer than this is not an identifier any real issuer hands out. */
 const MAX_CLAIM_LENGTH = 255;

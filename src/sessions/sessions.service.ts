@@ -8,7 +8,7 @@ import { hit, peek } from '../rate-limits/rate-limits.repository.ts';
 import { verifyPassword } from '../users/password.ts';
 import { findUserByLogin, type User } from '../users/users.repository.ts';
 import { deleteDeadSessions, deleteSession, findSessionUser, insertSession } from './sessions.repository.ts';
-import type { SessionCache } from './session-cache.ts';
+import type { SessionCache } from '../http/caller-cache.ts';
 import { isWellFormedToken, newToken, tokenHash } from './tokens.ts';
 
 export interface LoginResult {

@@ -3,8 +3,8 @@ import { transaction } from '../db/resilient-dialect.ts';
 import type { DB } from '../db/schema.ts';
 import { uniqueViolation, UNIQUE_INDEXES } from '../db/unique-indexes.ts';
 import { AppError, validationError, type FieldIssue } from '../errors/app-error.ts';
-import type { Caller } from '../http/env.ts';
-import type { SessionCache } from '../sessions/session-cache.ts';
+import type { Caller } from '../http/app-deps.ts';
+import type { SessionCache } from '../http/caller-cache.ts';
 import { deleteOtherSessions } from '../sessions/sessions.repository.ts';
 import { hashPassword, verifyPassword } from './password.ts';
 import {

@@ -4,7 +4,7 @@ import type { Config } from '../config.ts';
 import type { DB } from '../db/schema.ts';
 import type { Logger } from 'pino';
 import type { Locale } from '../errors/messages.ts';
-import type { SessionCache } from '../sessions/session-cache.ts';
+import type { SessionCache } from './caller-cache.ts';
 import type { User } from '../users/users.repository.ts';
 
 /** The signed-in caller and the session that proved it. */

@@ -1,9 +1,9 @@
 import type { Context } from 'hono';
-import type { AppEnv } from '../http/env.ts';
-import type { AppError } from './app-error.ts';
-import { ERROR_STATUS, REASON_PHRASES } from './codes.ts';
-import { CODE_TEXTS, FIELD_ISSUE_TEXTS, SPECIFIC_TEXTS, fill, type Locale } from './messages.ts';
-import type { FieldIssue } from './app-error.ts';
+import type { AppEnv } from './app-deps.ts';
+import type { AppError } from '../errors/app-error.ts';
+import { ERROR_STATUS, REASON_PHRASES } from '../errors/codes.ts';
+import { CODE_TEXTS, FIELD_ISSUE_TEXTS, SPECIFIC_TEXTS, fill, type Locale } from '../errors/messages.ts';
+import type { FieldIssue } from '../errors/app-error.ts';
 
 function issueText(issue: FieldIssue, locale: Locale): string {
   return fill(FIELD_ISSUE_TEXTS[issue.code][locale], { field: issue.field, ...issue.params });

@@ -1,8 +1,8 @@
 import { HTTPException } from 'hono/http-exception';
 import { isDataException, isDatabaseUnavailable } from '../db/driver-errors.ts';
 import { uniqueViolation } from '../db/unique-indexes.ts';
-import { AppError } from './app-error.ts';
-import type { ErrorCode } from './codes.ts';
+import { AppError } from '../errors/app-error.ts';
+import type { ErrorCode } from '../errors/codes.ts';
 
 // Hono's own failures (its JSON parser, body limit and media-type gate), in our codes.
 const HTTP_EXCEPTION_CODES: Partial<Record<number, ErrorCode>> = {
