@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { Generated, Selectable } from 'kysely';
 
 export interface UsersTable {
   id: Generated<string>;
@@ -75,3 +75,9 @@ export interface DB {
   idempotency_keys: IdempotencyKeysTable;
   rate_limits: RateLimitsTable;
 }
+
+/** A user row as the services see it. */
+export type User = Selectable<UsersTable>;
+
+/** A project row as the services see it. */
+export type Project = Selectable<ProjectsTable>;

@@ -5,7 +5,7 @@ import type { DB } from '../db/schema.ts';
 import type { Logger } from 'pino';
 import type { Locale } from '../errors/messages.ts';
 import type { SessionCache } from './caller-cache.ts';
-import type { User } from '../users/users.repository.ts';
+import type { User } from '../db/schema.ts';
 
 /** The signed-in caller and the session that proved it. */
 export interface Caller {

@@ -1,4 +1,4 @@
-import type { User } from '../users/users.repository.ts';
+import type { User } from '../db/schema.ts';
 
 /**
  * Recently seen sessions of this instance, so that a request does not pay a database round trip

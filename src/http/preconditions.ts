@@ -1,4 +1,5 @@
-import type { VersionCondition } from '../projects/projects.repository.ts';
+/** Versions an `If-Match` accepts: `any` for `*`, else the listed ones. */
+export type VersionCondition = 'any' | readonly number[];
 
 /**
  * Versions an `If-Match` header accepts: `undefined` without the header, `any` for `*`, else the

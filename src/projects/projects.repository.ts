@@ -1,11 +1,6 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
-import type { DB, ProjectsTable } from '../db/schema.ts';
-
-/** A project row as the service sees it. */
-export type Project = Selectable<ProjectsTable>;
-
-/** Versions an `If-Match` accepts: `any` for `*`, else the listed ones. */
-export type VersionCondition = 'any' | readonly number[];
+import { sql, type Kysely } from 'kysely';
+import type { DB, Project } from '../db/schema.ts';
+import type { VersionCondition } from '../http/preconditions.ts';
 
 export interface NewProject {
   owner_id: string;

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { text } from '../http/validation.ts';
-import type { Project } from './projects.repository.ts';
+import type { Project } from '../db/schema.ts';
 
 /** Title: trimmed, NFC, 1–100 characters; unique per owner among live projects, ignoring case. */
 export const Title = text({ min: 1, max: 100, trim: true, normalize: 'NFC' }).openapi({ example: 'Alpha' });

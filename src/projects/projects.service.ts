@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { DB } from '../db/schema.ts';
+import type { DB, Project } from '../db/schema.ts';
 import { uniqueViolation } from '../db/unique-indexes.ts';
 import { AppError, validationError } from '../errors/app-error.ts';
 import {
@@ -10,10 +10,9 @@ import {
   restoreProject,
   softDeleteProject,
   updateLiveProject,
-  type Project,
   type ProjectChanges,
-  type VersionCondition,
 } from './projects.repository.ts';
+import type { VersionCondition } from '../http/preconditions.ts';
 
 /** Comparison key of a (trimmed, NFC) title: what the per-owner unique index compares. */
 export function titleKey(title: string): string {

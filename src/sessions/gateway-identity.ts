@@ -4,7 +4,8 @@ import type { DB } from '../db/schema.ts';
 import { uniqueViolation } from '../db/unique-indexes.ts';
 import { canonicalUsername } from '../users/canonical.ts';
 import { Email, Nickname, Username } from '../users/users.schemas.ts';
-import { findUserByIdentity, insertUserWithIdentity, type GatewayIdentity, type User } from '../users/users.repository.ts';
+import { findUserByIdentity, insertUserWithIdentity, type GatewayIdentity } from '../users/users.repository.ts';
+import type { User } from '../db/schema.ts';
 import type { SessionCache } from '../http/caller-cache.ts';
 
 /** A subject longer than this is not an identifier any real issuer hands out. */

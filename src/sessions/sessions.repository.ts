@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../db/schema.ts';
-import type { User } from '../users/users.repository.ts';
+import type { User } from '../db/schema.ts';
 
 /** Stores a new session that ends `maxHours` from now at the latest; returns that end. */
 export async function insertSession(

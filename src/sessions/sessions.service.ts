@@ -1,12 +1,12 @@
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.ts';
-import type { DB } from '../db/schema.ts';
+import type { DB, User } from '../db/schema.ts';
 import { AppError } from '../errors/app-error.ts';
 import { canonicalEmail, canonicalUsername } from '../users/canonical.ts';
 import { rateLimited } from '../rate-limits/rate-limit.ts';
 import { hit, peek } from '../rate-limits/rate-limits.repository.ts';
 import { verifyPassword } from '../users/password.ts';
-import { findUserByLogin, type User } from '../users/users.repository.ts';
+import { findUserByLogin } from '../users/users.repository.ts';
 import { deleteDeadSessions, deleteSession, findSessionUser, insertSession } from './sessions.repository.ts';
 import type { SessionCache } from '../http/caller-cache.ts';
 import { isWellFormedToken, newToken, tokenHash } from './tokens.ts';

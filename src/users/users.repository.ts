@@ -1,9 +1,6 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely } from 'kysely';
 import { transaction } from '../db/resilient-dialect.ts';
-import type { DB, UsersTable } from '../db/schema.ts';
-
-/** A user row as the service sees it. */
-export type User = Selectable<UsersTable>;
+import type { DB, User } from '../db/schema.ts';
 
 export interface NewUser {
   username: string;

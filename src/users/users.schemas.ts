@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { text } from '../http/validation.ts';
 import { canonicalEmail, canonicalUsername } from './canonical.ts';
-import type { User } from './users.repository.ts';
+import type { User } from '../db/schema.ts';
 
 /**
  * Names nobody may take, because they would read as the service speaking or collide with routes.

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { transaction } from '../db/resilient-dialect.ts';
-import type { DB } from '../db/schema.ts';
+import type { DB, User } from '../db/schema.ts';
 import { uniqueViolation, UNIQUE_INDEXES } from '../db/unique-indexes.ts';
 import { AppError, validationError, type FieldIssue } from '../errors/app-error.ts';
 import type { Caller } from '../http/app-deps.ts';
@@ -13,7 +13,6 @@ import {
   insertUser,
   takenUserFields,
   updateUser,
-  type User,
   type UserChanges,
 } from './users.repository.ts';
 
