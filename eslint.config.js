@@ -2,6 +2,36 @@ import js from '@eslint/js';
 import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
+// The layers of src/ (docs/architecture.md): each may import only the layers below it. A relative
+// import that climbs into a folder (or top-level module) of a higher layer fails the lint.
+const FEATURES = ['users', 'sessions', 'projects', 'idempotency', 'rate-limits', 'health'];
+const TOP = ['entry', 'app', 'maintenance'];
+
+/**
+ * `no-restricted-imports` for `files`: no relative import of the named folders or top-level modules.
+ * @param {string[]} files
+ * @param {string[]} forbidden
+ * @param {string} who
+ */
+function layer(files, forbidden, who) {
+  return {
+    files,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: `^(\\.\\.?/)+(${forbidden.join('|')})(/|\\.ts$)`,
+              message: `${who} may not import ${forbidden.join(', ')}: see docs/architecture.md (layers).`,
+            },
+          ],
+        },
+      ],
+    },
+  };
+}
+
 export default defineConfig(
   { ignores: ['node_modules', 'dist', '.data', 'coverage'] },
   js.configs.recommended,
@@ -36,6 +66,11 @@ export default defineConfig(
     files: ['src/lambda.ts', 'src/lambda/**'],
     rules: { '@typescript-eslint/no-deprecated': 'off' },
   },
+  layer(['src/config.ts', 'src/logger.ts'], ['errors', 'db', 'http', ...FEATURES, ...TOP], 'config.ts and logger.ts'),
+  layer(['src/errors/**'], ['db', 'http', ...FEATURES, ...TOP], 'src/errors'),
+  layer(['src/db/**'], ['errors', 'http', ...FEATURES, ...TOP], 'src/db'),
+  layer(['src/http/**'], [...FEATURES, ...TOP], 'src/http'),
+  layer(FEATURES.map((f) => `src/${f}/**`), TOP, 'A feature folder'),
   {
     files: ['src/config.ts', 'test/**', 'vitest.config.ts', 'scripts/**', 'bench/**'],
     rules: { 'no-restricted-properties': 'off' },

@@ -1,0 +1,51 @@
+import { ESLint, Linter } from 'eslint';
+import { fileURLToPath } from 'node:url';
+import tseslint from 'typescript-eslint';
+import { describe, expect, it } from 'vitest';
+
+// The layer rule (no-restricted-imports per folder in eslint.config.js), as the lint configures it
+// for a file in each layer, applied to one import line.
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const eslint = new ESLint({ cwd: ROOT });
+const linter = new Linter({ configType: 'flat' });
+
+async function violations(file: string, importLine: string): Promise<string[]> {
+  const config = (await eslint.calculateConfigForFile(file)) as { rules?: Record<string, Linter.RuleEntry> };
+  const rule = config.rules?.['no-restricted-imports'];
+  if (rule === undefined) return [];
+  const messages = linter.verify(
+    importLine,
+    { files: ['**/*.ts'], languageOptions: { parser: tseslint.parser }, rules: { 'no-restricted-imports': rule } },
+    file,
+  );
+  return messages.map((m) => m.message);
+}
+
+describe('layers: the lint refuses an import from a higher layer', () => {
+  it.each([
+    ['src/http/probe.ts', "import { signUp } from '../users/users.service.ts';"],
+    ['src/http/probe.ts', "import type { Caller } from '../sessions/auth.middleware.ts';"],
+    ['src/http/probe.ts', "import { createApp } from '../app.ts';"],
+    ['src/errors/probe.ts', "import { renderError } from '../http/render-error.ts';"],
+    ['src/errors/probe.ts', "import { sqlState } from '../db/driver-errors.ts';"],
+    ['src/db/probe.ts', "import { ifMatchVersions } from '../http/preconditions.ts';"],
+    ['src/db/probe.ts', "import { titleKey } from '../projects/projects.service.ts';"],
+    ['src/config.ts', "import { AppError } from './errors/app-error.ts';"],
+    ['src/projects/probe.ts', "import { runMaintenance } from '../maintenance.ts';"],
+    ['src/users/probe.ts', "import { handler } from '../entry/lambda.ts';"],
+  ])('%s: %s', async (file, line) => {
+    const found = await violations(file, line);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/may not import .*docs\/architecture\.md/);
+  });
+
+  it.each([
+    ['src/http/probe.ts', "import { sqlState } from '../db/driver-errors.ts';"],
+    ['src/http/probe.ts', "import { AppError } from '../errors/app-error.ts';"],
+    ['src/users/probe.ts', "import { endOtherSessions } from '../sessions/sessions.service.ts';"],
+    ['src/sessions/probe.ts', "import type { AppDeps } from '../http/app-deps.ts';"],
+    ['src/maintenance.ts', "import { purgeExpiredKeys } from './idempotency/idempotency.repository.ts';"],
+  ])('allows %s: %s', async (file, line) => {
+    expect(await violations(file, line)).toEqual([]);
+  });
+});
