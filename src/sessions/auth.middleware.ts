@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppDeps, AppEnv } from '../http/app-deps.ts';
 import { checkSameOrigin } from './csrf.ts';
-import { gatewayUser } from './gateway-identity.ts';
+import { gatewayUser } from '../users/gateway-identity.ts';
 import { presentedToken } from './session-cookie.ts';
 import { authenticate } from './sessions.service.ts';
 

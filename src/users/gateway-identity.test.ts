@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Username } from '../users/users.schemas.ts';
+import { Username } from './users.schemas.ts';
 import { identityFromClaims, usernameBase, withSuffix } from './gateway-identity.ts';
 
 describe('usernames from gateway claims', () => {

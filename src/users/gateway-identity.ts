@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import { uniqueViolation } from '../db/unique-indexes.ts';
-import { canonicalUsername } from '../users/canonical.ts';
-import { Email, Nickname, Username } from '../users/users.schemas.ts';
-import { findUserByIdentity, insertUserWithIdentity, type GatewayIdentity } from '../users/users.repository.ts';
+import { canonicalUsername } from './canonical.ts';
+import { Email, Nickname, Username } from './users.schemas.ts';
+import { findUserByIdentity, insertUserWithIdentity, type GatewayIdentity } from './users.repository.ts';
 import type { User } from '../db/schema.ts';
 import type { SessionCache } from '../http/caller-cache.ts';
 
