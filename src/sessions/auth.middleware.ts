@@ -1,9 +1,27 @@
 import type { MiddlewareHandler } from 'hono';
+import type { User } from '../db/schema.ts';
 import type { AppDeps, AppEnv } from '../http/app-deps.ts';
+import { identityFromClaims } from '../users/gateway-identity.ts';
+import { gatewayUser } from '../users/users.service.ts';
 import { checkSameOrigin } from './csrf.ts';
-import { gatewayUser } from '../users/gateway-identity.ts';
 import { presentedToken } from './session-cookie.ts';
 import { authenticate } from './sessions.service.ts';
+
+/**
+ * The user trusted gateway claims name (the users feature creates them on first sight); undefined
+ * when the claims name nobody. Answers from the caller cache like a session token.
+ */
+async function vouchedUser({ db, sessions }: AppDeps, claims: Record<string, unknown>): Promise<User | undefined> {
+  const identity = identityFromClaims(claims);
+  if (identity === undefined) return undefined;
+  // Session keys are hex digests, so this key cannot collide with one.
+  const key = JSON.stringify([identity.issuer, identity.subject]);
+  const cached = sessions.get(key);
+  if (cached) return cached;
+  const user = await gatewayUser(db, identity, claims);
+  sessions.set(key, user);
+  return user;
+}
 
 /**
  * Requires a caller and puts them in context; else 401. With trusted API Gateway claims, the
@@ -12,10 +30,11 @@ import { authenticate } from './sessions.service.ts';
  * request from a foreign origin is a 403 (Bearer requests are exempt: a browser never attaches
  * them on its own).
  */
-export function requireAuth({ db, config, sessions, requestHost, gatewayClaims }: AppDeps): MiddlewareHandler<AppEnv> {
+export function requireAuth(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  const { db, config, sessions, requestHost, gatewayClaims } = deps;
   return async (c, next) => {
     const claims = gatewayClaims(c);
-    const vouched = claims && (await gatewayUser(db, sessions, claims));
+    const vouched = claims && (await vouchedUser(deps, claims));
     if (vouched) {
       c.set('caller', { user: vouched, sessionHash: undefined });
     } else {

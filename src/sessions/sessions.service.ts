@@ -7,7 +7,7 @@ import { rateLimited } from '../rate-limits/rate-limit.ts';
 import { hit, peek } from '../rate-limits/rate-limits.repository.ts';
 import { verifyPassword } from '../users/password.ts';
 import { findUserByLogin } from '../users/users.repository.ts';
-import { deleteDeadSessions, deleteSession, findSessionUser, insertSession } from './sessions.repository.ts';
+import { deleteDeadSessions, deleteOtherSessions, deleteSession, findSessionUser, insertSession } from './sessions.repository.ts';
 import type { SessionCache } from '../http/caller-cache.ts';
 import { isWellFormedToken, newToken, tokenHash } from './tokens.ts';
 
@@ -64,4 +64,19 @@ export async function logOut(db: Kysely<DB>, cache: SessionCache, sessionHash: s
   if (sessionHash === undefined) return;
   cache.forget(sessionHash);
   await deleteSession(db, sessionHash);
+}
+
+/**
+ * Ends every session of the user except `keepSessionHash` (all of them when undefined), and
+ * forgets the user's cached callers. `db` may be a transaction, so that the sessions end with the
+ * change that ends them (a new password).
+ */
+export async function endOtherSessions(
+  db: Kysely<DB>,
+  cache: SessionCache,
+  userId: string,
+  keepSessionHash: string | undefined,
+): Promise<void> {
+  await deleteOtherSessions(db, userId, keepSessionHash);
+  cache.forgetUser(userId);
 }

@@ -1,17 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
-import type { DB } from '../db/schema.ts';
-import { uniqueViolation } from '../db/unique-indexes.ts';
 import { canonicalUsername } from './canonical.ts';
-import { Email, Nickname, Username } from './users.schemas.ts';
-import { findUserByIdentity, insertUserWithIdentity, type GatewayIdentity } from './users.repository.ts';
-import type { User } from '../db/schema.ts';
-import type { SessionCache } from '../http/caller-cache.ts';
+import { Email, Nickname } from './users.schemas.ts';
+import type { GatewayIdentity } from './users.repository.ts';
 
 /** A subject longer than this is not an identifier any real issuer hands out. */
 const MAX_CLAIM_LENGTH = 255;
-/** Inserts before a first request gives up; each taken username is retried with a fresh random suffix. */
-const ATTEMPTS = 6;
 const SUFFIX_BYTES = 3;
 const USERNAME_MAX = 30;
 
@@ -53,59 +46,14 @@ export function withSuffix(base: string): string {
 }
 
 /** The claims' email, canonical, when it is well formed and not explicitly unverified. */
-function emailFrom(claims: Record<string, unknown>): string | null {
+export function emailFrom(claims: Record<string, unknown>): string | null {
   if (claims.email_verified === false || claims.email_verified === 'false') return null;
   const parsed = Email.safeParse(claims.email);
   return parsed.success ? parsed.data : null;
 }
 
-function nicknameFrom(claims: Record<string, unknown>, username: string): string {
+/** The claims' `name`, else `nickname`, when it is a valid nickname; else the username. */
+export function nicknameFrom(claims: Record<string, unknown>, username: string): string {
   const parsed = Nickname.safeParse(claim(claims, 'name') ?? claim(claims, 'nickname'));
   return parsed.success ? parsed.data : username;
-}
-
-/**
- * Creates the user for an identity seen for the first time. The unique indexes decide every
- * collision: a taken username is retried with a random suffix, a taken email is left out, and if
- * another request linked the identity first, its user is the answer.
- */
-async function provision(db: Kysely<DB>, identity: GatewayIdentity, claims: Record<string, unknown>): Promise<User> {
-  const base = usernameBase(claims);
-  let username = Username.safeParse(base).success ? base : withSuffix(base);
-  let email = emailFrom(claims);
-  const nickname = nicknameFrom(claims, username);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await insertUserWithIdentity(db, { username, email, nickname, password_hash: null }, identity);
-    } catch (err) {
-      const index = uniqueViolation(err);
-      if (attempt >= ATTEMPTS) throw err;
-      if (index === 'user_identities_issuer_subject_key') {
-        const linked = await findUserByIdentity(db, identity);
-        if (linked) return linked;
-      } else if (index === 'users_email_key') {
-        email = null;
-      } else if (index === 'users_username_key') {
-        username = withSuffix(base);
-      } else {
-        throw err;
-      }
-    }
-  }
-}
-
-/**
- * The user that trusted gateway claims name, created from the claims when the identity is new;
- * undefined when the claims name nobody. Answers from the session cache like a session token.
- */
-export async function gatewayUser(db: Kysely<DB>, cache: SessionCache, claims: Record<string, unknown>): Promise<User | undefined> {
-  const identity = identityFromClaims(claims);
-  if (identity === undefined) return undefined;
-  // Session keys are hex digests, so this key cannot collide with one.
-  const key = JSON.stringify([identity.issuer, identity.subject]);
-  const cached = cache.get(key);
-  if (cached) return cached;
-  const user = (await findUserByIdentity(db, identity)) ?? (await provision(db, identity, claims));
-  cache.set(key, user);
-  return user;
 }

@@ -5,16 +5,21 @@ import { uniqueViolation, UNIQUE_INDEXES } from '../db/unique-indexes.ts';
 import { AppError, validationError, type FieldIssue } from '../errors/app-error.ts';
 import type { Caller } from '../http/app-deps.ts';
 import type { SessionCache } from '../http/caller-cache.ts';
-import { deleteOtherSessions } from '../sessions/sessions.repository.ts';
+import { endOtherSessions } from '../sessions/sessions.service.ts';
+import { emailFrom, nicknameFrom, usernameBase, withSuffix } from './gateway-identity.ts';
 import { hashPassword, verifyPassword } from './password.ts';
 import {
   deleteUser,
   findUserById,
+  findUserByIdentity,
   insertUser,
+  insertUserWithIdentity,
   takenUserFields,
   updateUser,
+  type GatewayIdentity,
   type UserChanges,
 } from './users.repository.ts';
+import { Username } from './users.schemas.ts';
 
 type UniqueUserField = 'username' | 'email';
 
@@ -52,6 +57,42 @@ export async function signUp(db: Kysely<DB>, input: SignupInput): Promise<User> 
     return await insertUser(db, { username: input.username, email: input.email, nickname: input.nickname, password_hash });
   } catch (err) {
     throw await userConflict(db, err, input);
+  }
+}
+
+/** Inserts before a first request of a gateway identity gives up; each taken username is retried with a fresh random suffix. */
+const PROVISION_ATTEMPTS = 6;
+
+/**
+ * The user a gateway identity is linked to, created from the claims when the identity is new.
+ * The unique indexes decide every collision: a taken username is retried with a random suffix, a
+ * taken email is left out, and if another request linked the identity first, its user is the
+ * answer.
+ */
+export async function gatewayUser(db: Kysely<DB>, identity: GatewayIdentity, claims: Record<string, unknown>): Promise<User> {
+  const linked = await findUserByIdentity(db, identity);
+  if (linked) return linked;
+  const base = usernameBase(claims);
+  let username = Username.safeParse(base).success ? base : withSuffix(base);
+  let email = emailFrom(claims);
+  const nickname = nicknameFrom(claims, username);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await insertUserWithIdentity(db, { username, email, nickname, password_hash: null }, identity);
+    } catch (err) {
+      const index = uniqueViolation(err);
+      if (attempt >= PROVISION_ATTEMPTS) throw err;
+      if (index === 'user_identities_issuer_subject_key') {
+        const winner = await findUserByIdentity(db, identity);
+        if (winner) return winner;
+      } else if (index === 'users_email_key') {
+        email = null;
+      } else if (index === 'users_username_key') {
+        username = withSuffix(base);
+      } else {
+        throw err;
+      }
+    }
   }
 }
 
@@ -120,7 +161,7 @@ export async function updateSelf(db: Kysely<DB>, sessions: SessionCache, caller:
     return await transaction(db, async (trx) => {
       const updated = await updateUser(trx, id, changes);
       if (!updated) throw new AppError('NOT_FOUND_RESOURCE');
-      if (password !== undefined) await deleteOtherSessions(trx, id, caller.sessionHash);
+      if (password !== undefined) await endOtherSessions(trx, sessions, id, caller.sessionHash);
       return updated;
     });
   } catch (err) {
