@@ -63,7 +63,7 @@ export default defineConfig(
   },
   {
     // Hono deprecates `hono/aws-lambda` in favour of `@hono/aws-lambda`, which is not published.
-    files: ['src/lambda.ts', 'src/lambda/**'],
+    files: ['src/entry/lambda.ts', 'src/entry/lambda-event.ts'],
     rules: { '@typescript-eslint/no-deprecated': 'off' },
   },
   layer(['src/config.ts', 'src/logger.ts'], ['errors', 'db', 'http', ...FEATURES, ...TOP], 'config.ts and logger.ts'),

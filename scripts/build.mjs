@@ -26,7 +26,7 @@ const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20'
 function buildServer() {
   return Promise.all(
     ['server', 'migrate'].map((name) =>
-      build({ ...common, entryPoints: [join(ROOT, `src/${name}.ts`)], packages: 'external', outfile: join(ROOT, `dist/${name}.mjs`) }),
+      build({ ...common, entryPoints: [join(ROOT, `src/entry/${name}.ts`)], packages: 'external', outfile: join(ROOT, `dist/${name}.mjs`) }),
     ),
   );
 }
@@ -35,7 +35,7 @@ async function buildLambda() {
   rmSync(LAMBDA_DIR, { recursive: true, force: true });
   await build({
     ...common,
-    entryPoints: [join(ROOT, 'src/lambda.ts')],
+    entryPoints: [join(ROOT, 'src/entry/lambda.ts')],
     outfile: join(LAMBDA_DIR, 'index.mjs'),
     minify: true,
     external: LAMBDA_EXTERNAL,

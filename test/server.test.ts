@@ -2,14 +2,14 @@ import { spawnSync } from 'node:child_process';
 import { request, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { NODE_SERVER_LIMITS, startNodeServer } from '../src/node-server.ts';
+import { NODE_SERVER_LIMITS, startNodeServer } from '../src/entry/node-server.ts';
 import { startTestApp } from './support/harness.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 describe('npm start', () => {
   it('an invalid variable stops start-up with one line naming it', () => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/entry/server.ts'], {
       cwd: root,
       env: { ...process.env, PORT: 'eighty', DATABASE_URL: 'pglite://memory' },
       encoding: 'utf8',

@@ -31,10 +31,10 @@ interface RunningServer {
   exited: Promise<{ code: number | null; at: number }>;
 }
 
-/** Starts `src/server.ts` as its own process and waits until it listens. */
+/** Starts `src/entry/server.ts` as its own process and waits until it listens. */
 async function startServer(databaseUrl: string): Promise<RunningServer> {
   const port = await freePort();
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/entry/server.ts'], {
     cwd: root,
     env: { ...process.env, PORT: String(port), DATABASE_URL: databaseUrl, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,13 +1,13 @@
 import type { Context } from 'hono';
 import { getConnInfo, handle, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
-import { createApp } from './app.ts';
-import { ConfigError, loadConfig, type Config } from './config.ts';
-import { openConfiguredDb } from './db/database.ts';
-import { migrate, pendingMigrations } from './db/migrations.ts';
-import { AppError } from './errors/app-error.ts';
-import { RETRY_AFTER_SECONDS } from './http/to-app-error.ts';
-import { authorizerClaims, hasUndecodableBody, withoutStagePrefix } from './lambda/event.ts';
-import { createLogger } from './logger.ts';
+import { createApp } from '../app.ts';
+import { ConfigError, loadConfig, type Config } from '../config.ts';
+import { openConfiguredDb } from '../db/database.ts';
+import { migrate, pendingMigrations } from '../db/migrations.ts';
+import { AppError } from '../errors/app-error.ts';
+import { RETRY_AFTER_SECONDS } from '../http/to-app-error.ts';
+import { authorizerClaims, hasUndecodableBody, withoutStagePrefix } from './lambda-event.ts';
+import { createLogger } from '../logger.ts';
 
 // Everything up to `handler` runs once per container, in Lambda's init phase; invocations reuse
 // the configuration, the pool and the app.

@@ -1,5 +1,5 @@
 import { serve, type ServerType } from '@hono/node-server';
-import type { App } from './app.ts';
+import type { App } from '../app.ts';
 
 /** Limits of the Node HTTP server: slow or oversized requests are cut off before the app runs. */
 export const NODE_SERVER_LIMITS = {

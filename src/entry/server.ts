@@ -1,12 +1,12 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { createApp } from './app.ts';
-import { ConfigError, loadConfig, type Config } from './config.ts';
-import { openConfiguredDb } from './db/database.ts';
-import { migrate } from './db/migrations.ts';
-import { purgeExpiredKeys } from './idempotency/idempotency.repository.ts';
-import { createLogger } from './logger.ts';
+import { createApp } from '../app.ts';
+import { ConfigError, loadConfig, type Config } from '../config.ts';
+import { openConfiguredDb } from '../db/database.ts';
+import { migrate } from '../db/migrations.ts';
+import { purgeExpiredKeys } from '../idempotency/idempotency.repository.ts';
+import { createLogger } from '../logger.ts';
 import { startNodeServer } from './node-server.ts';
-import { purgeOldCounters } from './rate-limits/rate-limits.repository.ts';
+import { purgeOldCounters } from '../rate-limits/rate-limits.repository.ts';
 
 /** In-flight requests get this long to finish after SIGTERM before the process gives up on them. */
 const DRAIN_LIMIT_MS = 10_000;

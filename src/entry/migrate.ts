@@ -1,6 +1,6 @@
-import { ConfigError, loadConfig } from './config.ts';
-import { createDb, redactUrl } from './db/database.ts';
-import { migrate } from './db/migrations.ts';
+import { ConfigError, loadConfig } from '../config.ts';
+import { createDb, redactUrl } from '../db/database.ts';
+import { migrate } from '../db/migrations.ts';
 
 // `npm run migrate`: brings DATABASE_URL's schema to this code's version and exits, for a deploy
 // pipeline to run before a Lambda that only checks the schema goes live. Safe to run at any time
