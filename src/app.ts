@@ -29,16 +29,16 @@ export interface CreateAppOptions {
   /** The address of the peer that connected, as the entry point knows it; unknown by default. */
   socketAddress?: (c: Context) => string | undefined;
   /**
-   * The claims an API Gateway authorizer put in the request's event (Lambda only). Believed only
-   * with TRUST_GATEWAY_AUTH; otherwise never called.
+   * The claims a trusted identity provider in front of the app attached to the request (an API
+   * Gateway authorizer's, for the Lambda entry). Believed only with TRUST_GATEWAY_AUTH; otherwise
+   * never called.
    */
-  gatewayClaims?: (c: Context) => Record<string, unknown> | undefined;
+  trustedIdentityClaims?: (c: Context) => Record<string, unknown> | undefined;
   /**
    * Runs before any route, after the request id and locale are known; throwing an AppError answers
-   * with it. For what only the entry point can judge (an event body that cannot be decoded, a
-   * schema that is not current).
+   * with it. For what only the entry point can judge about a request.
    */
-  admit?: (c: Context) => Promise<void> | void;
+  beforeRoutes?: (c: Context) => Promise<void> | void;
 }
 
 /** How long a session seen by this instance is believed without asking the database again. */
@@ -66,8 +66,8 @@ export function createApp({
   config,
   logger = createLogger(config.logLevel),
   socketAddress = () => undefined,
-  gatewayClaims,
-  admit,
+  trustedIdentityClaims,
+  beforeRoutes,
 }: CreateAppOptions) {
   const deps: AppDeps = {
     db,
@@ -75,15 +75,15 @@ export function createApp({
     clientIp: (c) => clientAddress(c, socketAddress(c), config.trustProxyHops),
     requestHost: (c) => requestedHost(c, config.trustProxyHops),
     sessions: new SessionCache(SESSION_CACHE_MS),
-    gatewayClaims: config.trustGatewayAuth && gatewayClaims ? gatewayClaims : () => undefined,
+    trustedIdentityClaims: config.trustGatewayAuth && trustedIdentityClaims ? trustedIdentityClaims : () => undefined,
   };
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   app.use(requestContext(logger, config.defaultLocale));
   app.use(securityHeaders());
-  if (admit) {
+  if (beforeRoutes) {
     app.use(async (c, next) => {
-      await admit(c);
+      await beforeRoutes(c);
       await next();
     });
   }

@@ -72,8 +72,10 @@ const app = createApp({
   config,
   logger,
   socketAddress: (c) => getConnInfo(c).remote.address,
-  gatewayClaims: (c) => authorizerClaims(eventOf(c)),
-  admit: async (c) => {
+  trustedIdentityClaims: (c) => authorizerClaims(eventOf(c)),
+  // An event whose body could not be decoded, and a schema that is not current, are answered
+  // before any route.
+  beforeRoutes: async (c) => {
     if (undecodable.has(eventOf(c))) throw new AppError('INVALID_JSON', { text: 'invalidJson.base64' });
     await requireCurrentSchema();
   },

@@ -35,8 +35,8 @@ export interface AppDeps {
   /** Sessions this instance saw in the last second. */
   sessions: SessionCache;
   /**
-   * The claims an API Gateway authorizer put in the request's event, when TRUST_GATEWAY_AUTH is
-   * on and the entry point has an event; otherwise always undefined.
+   * The claims a trusted identity provider attached to the request, when TRUST_GATEWAY_AUTH is on
+   * and the entry point has such claims; otherwise always undefined.
    */
-  gatewayClaims: (c: Context) => Record<string, unknown> | undefined;
+  trustedIdentityClaims: (c: Context) => Record<string, unknown> | undefined;
 }

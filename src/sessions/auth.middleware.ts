@@ -31,9 +31,9 @@ async function vouchedUser({ db, sessions }: AppDeps, claims: Record<string, unk
  * them on its own).
  */
 export function requireAuth(deps: AppDeps): MiddlewareHandler<AppEnv> {
-  const { db, config, sessions, requestHost, gatewayClaims } = deps;
+  const { db, config, sessions, requestHost, trustedIdentityClaims } = deps;
   return async (c, next) => {
-    const claims = gatewayClaims(c);
+    const claims = trustedIdentityClaims(c);
     const vouched = claims && (await vouchedUser(deps, claims));
     if (vouched) {
       c.set('caller', { user: vouched, sessionHash: undefined });
