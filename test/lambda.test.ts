@@ -1,9 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import { createDb } from '../src/db/database.ts';
+import { migrate } from '../src/db/migrations.ts';
 import type { DB } from '../src/db/schema.ts';
 import { onPostgres, openTestDatabase, uniqueName, type TestDatabase } from './support/harness.ts';
 import { type LambdaContainer, type LambdaResponse } from './support/lambda-container.ts';
@@ -432,6 +435,83 @@ describe.runIf(onPostgres())('schema on PostgreSQL', () => {
       expect(res.status).toBe(201);
     } finally {
       await container.stop();
+    }
+  });
+});
+
+/** The event an EventBridge schedule sends (the shape of the Lambda developer guide's example). */
+const SCHEDULED_EVENT = {
+  version: '0',
+  id: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa',
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  account: '123456789012',
+  time: '2015-10-08T16:53:06Z',
+  region: 'us-east-1',
+  resources: ['arn:aws:events:us-east-1:123456789012:rule/my-scheduled-rule'],
+  detail: {},
+};
+
+/** One expired and one current idempotency key and rate-limit counter. */
+async function seedExpiredAndCurrent(db: Kysely<DB>): Promise<void> {
+  await sql`insert into idempotency_keys (scope, key, fingerprint, created_at) values
+    ('anon:203.0.113.9', 'expired', 'f', now() - interval '25 hours'),
+    ('anon:203.0.113.9', 'current', 'f', now())`.execute(db);
+  await sql`insert into rate_limits (bucket, window_start, hits) values
+    ('signup:expired', now() - interval '2 days', 3),
+    ('signup:current', now(), 1)`.execute(db);
+}
+
+async function remaining(db: Kysely<DB>): Promise<{ keys: string[]; counters: string[] }> {
+  const keys = await db.selectFrom('idempotency_keys').select('key').orderBy('key').execute();
+  const counters = await db.selectFrom('rate_limits').select('bucket').orderBy('bucket').execute();
+  return { keys: keys.map((r) => r.key), counters: counters.map((r) => r.bucket) };
+}
+
+describe('maintenance (the schedule in template.yaml)', () => {
+  it('template.yaml invokes the function hourly with an EventBridge schedule', () => {
+    const template = readFileSync('template.yaml', 'utf8');
+    expect(template).toMatch(/\n {8}Maintenance:\n {10}Type: Schedule\n {10}Properties:\n {12}Schedule: rate\(1 hour\)\n/);
+  });
+
+  it('a scheduled event purges the expired idempotency key and rate-limit counter, and keeps the current ones', async () => {
+    const expected = { keys: ['current'], counters: ['signup:current'] };
+    if (onPostgres()) {
+      const testDb = await openTestDatabase();
+      await seedExpiredAndCurrent(testDb.database.db);
+      const container = await startContainer({ DATABASE_URL: testDb.url ?? '' });
+      try {
+        const result = await container.invoke(SCHEDULED_EVENT);
+        expect(result.raw).toEqual({ keys: 1, counters: 1 });
+        expect(await remaining(testDb.database.db)).toEqual(expected);
+      } finally {
+        await container.stop();
+        await testDb.close();
+      }
+      return;
+    }
+    // PGlite: one process at a time may open a data directory, so the test and the container take turns.
+    const dir = mkdtempSync(join(tmpdir(), 'projects-api-maintenance-'));
+    try {
+      const url = `pglite://${dir}`;
+      const seeding = await createDb(url);
+      await migrate(seeding.db);
+      await seedExpiredAndCurrent(seeding.db);
+      await seeding.close();
+      const container = await startContainer({ DATABASE_URL: url });
+      try {
+        expect((await container.invoke(SCHEDULED_EVENT)).raw).toEqual({ keys: 1, counters: 1 });
+      } finally {
+        await container.stop();
+      }
+      const checking = await createDb(url);
+      try {
+        expect(await remaining(checking.db)).toEqual(expected);
+      } finally {
+        await checking.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -49,3 +49,14 @@ export function authorizerClaims(event: LambdaEvent): Record<string, unknown> | 
   const claims = authorizer?.jwt?.claims ?? authorizer?.claims;
   return isRecord(claims) ? claims : undefined;
 }
+
+/** The EventBridge event the `Schedule` of template.yaml sends; its other fields are not read. */
+export interface ScheduledEvent {
+  source: 'aws.events';
+  'detail-type': 'Scheduled Event';
+}
+
+/** Whether the function was invoked by a schedule rather than by an HTTP request. */
+export function isScheduledEvent(event: unknown): event is ScheduledEvent {
+  return isRecord(event) && event.source === 'aws.events' && event['detail-type'] === 'Scheduled Event';
+}

@@ -6,8 +6,9 @@ import { openConfiguredDb } from '../db/database.ts';
 import { migrate, pendingMigrations } from '../db/migrations.ts';
 import { AppError } from '../errors/app-error.ts';
 import { RETRY_AFTER_SECONDS } from '../http/to-app-error.ts';
-import { authorizerClaims, hasUndecodableBody, withoutStagePrefix } from './lambda-event.ts';
 import { createLogger } from '../logger.ts';
+import { runMaintenance } from '../maintenance.ts';
+import { authorizerClaims, hasUndecodableBody, isScheduledEvent, withoutStagePrefix, type ScheduledEvent } from './lambda-event.ts';
 
 // Everything up to `handler` runs once per container, in Lambda's init phase; invocations reuse
 // the configuration, the pool and the app.
@@ -85,9 +86,12 @@ const toApp = handle(app);
 
 /**
  * The Lambda entry: API Gateway REST (payload 1.0), HTTP API (payload 2.0) and ALB events, all
- * answered by the same app as the Node server.
+ * answered by the same app as the Node server; and the hourly schedule of template.yaml, which
+ * runs the maintenance the Node server runs on its timer (a failure fails the invocation, which
+ * Lambda retries, as it does any asynchronous invocation).
  */
-export async function handler(event: LambdaEvent, context?: LambdaContext) {
+export async function handler(event: LambdaEvent | ScheduledEvent, context?: LambdaContext) {
+  if (isScheduledEvent(event)) return runMaintenance(database.db, logger);
   let routed = withoutStagePrefix(event);
   if (hasUndecodableBody(routed)) {
     // Hono's adapter would fail on the body before the app saw the request.

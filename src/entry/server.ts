@@ -3,14 +3,13 @@ import { createApp } from '../app.ts';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { openConfiguredDb } from '../db/database.ts';
 import { migrate } from '../db/migrations.ts';
-import { purgeExpiredKeys } from '../idempotency/idempotency.repository.ts';
 import { createLogger } from '../logger.ts';
+import { runMaintenance } from '../maintenance.ts';
 import { startNodeServer } from './node-server.ts';
-import { purgeOldCounters } from '../rate-limits/rate-limits.repository.ts';
 
 /** In-flight requests get this long to finish after SIGTERM before the process gives up on them. */
 const DRAIN_LIMIT_MS = 10_000;
-const PURGE_INTERVAL_MS = 60 * 60 * 1000;
+const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000;
 
 function configOrExit(): Config {
   try {
@@ -32,18 +31,13 @@ const server = startNodeServer(app, config.port, (port) => {
   logger.info({ port, database: database.kind }, 'listening');
 });
 
-function purge(): void {
-  Promise.all([purgeExpiredKeys(database.db), purgeOldCounters(database.db)]).then(
-    ([keys, counters]) => {
-      if (keys + counters > 0) logger.info({ keys, counters }, 'expired idempotency keys and rate-limit counters purged');
-    },
-    (err: unknown) => {
-      logger.warn({ err }, 'purge of expired keys and counters failed');
-    },
-  );
+function maintain(): void {
+  runMaintenance(database.db, logger).catch((err: unknown) => {
+    logger.warn({ err }, 'purge of expired keys and counters failed');
+  });
 }
-purge();
-const purgeTimer = setInterval(purge, PURGE_INTERVAL_MS).unref();
+maintain();
+const maintenanceTimer = setInterval(maintain, MAINTENANCE_INTERVAL_MS).unref();
 
 let stopping = false;
 
@@ -58,7 +52,7 @@ function shutdown(signal: string): void {
   }
   stopping = true;
   logger.info({ signal }, 'shutting down: draining in-flight requests');
-  clearInterval(purgeTimer);
+  clearInterval(maintenanceTimer);
   setTimeout(() => {
     logger.error({ limitMs: DRAIN_LIMIT_MS }, 'in-flight requests did not finish in time');
     process.exit(1);
