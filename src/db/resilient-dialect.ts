@@ -5,12 +5,12 @@ import type {
   Dialect,
   DialectAdapter,
   Driver,
-  Kysely,
   QueryCompiler,
   QueryResult,
   TransactionSettings,
 } from 'kysely';
-import { isConnectionLost, sqlState } from './driver-errors.ts';
+import { isConnectionLost } from './driver-errors.ts';
+import { isTransient, pauseBeforeRetry, TRANSIENT_ATTEMPTS } from './transaction.ts';
 
 /** Thrown when no connection frees up in time; classified as the database being unavailable. */
 export class PoolTimeoutError extends Error {
@@ -37,19 +37,6 @@ function asConnectionError(err: unknown): unknown {
   return isConnectionLost(err) && !(err instanceof PoolTimeoutError) ? new ConnectionLostError(err) : err;
 }
 
-/** Attempts in all (the first included) for work refused with 40001 / 40P01. */
-export const TRANSIENT_ATTEMPTS = 3;
-
-/** Serialization failure and deadlock victim: PostgreSQL rolled the work back, so it may run again. */
-export function isTransient(err: unknown): boolean {
-  const state = sqlState(err);
-  return state === '40001' || state === '40P01';
-}
-
-function pause(attempt: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt + Math.random() * 20));
-}
-
 class ResilientConnection implements DatabaseConnection {
   inTransaction = false;
 
@@ -60,9 +47,9 @@ class ResilientConnection implements DatabaseConnection {
       try {
         return await this.inner.executeQuery<R>(query);
       } catch (err) {
-        // Inside a transaction the whole transaction must run again (see `transaction` below).
+        // Inside a transaction the whole transaction must run again (see `transaction` in transaction.ts).
         if (this.inTransaction || attempt >= TRANSIENT_ATTEMPTS || !isTransient(err)) throw asConnectionError(err);
-        await pause(attempt);
+        await pauseBeforeRetry(attempt);
       }
     }
   }
@@ -171,20 +158,5 @@ export class ResilientDialect implements Dialect {
 
   createQueryCompiler(): QueryCompiler {
     return this.inner.createQueryCompiler();
-  }
-}
-
-/**
- * Runs `work` in a transaction, running it again (a bounded number of times) when PostgreSQL
- * rolls it back with 40001 / 40P01. `work` must only touch the database.
- */
-export async function transaction<DB, T>(db: Kysely<DB>, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await db.transaction().execute(work);
-    } catch (err) {
-      if (attempt >= TRANSIENT_ATTEMPTS || !isTransient(err)) throw err;
-      await pause(attempt);
-    }
   }
 }

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { transaction } from '../db/resilient-dialect.ts';
+import { transaction } from '../db/transaction.ts';
 import type { DB, User } from '../db/schema.ts';
 
 export interface NewUser {

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { transaction } from '../db/resilient-dialect.ts';
+import { transaction } from '../db/transaction.ts';
 import type { DB, User } from '../db/schema.ts';
 import { uniqueViolation, UNIQUE_INDEXES } from '../db/unique-indexes.ts';
 import { AppError, validationError, type FieldIssue } from '../errors/app-error.ts';

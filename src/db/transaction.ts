@@ -1,0 +1,31 @@
+import type { Kysely } from 'kysely';
+import { sqlState } from './driver-errors.ts';
+
+/** Attempts in all (the first included) for work refused with 40001 / 40P01. */
+export const TRANSIENT_ATTEMPTS = 3;
+
+/** Serialization failure and deadlock victim: PostgreSQL rolled the work back, so it may run again. */
+export function isTransient(err: unknown): boolean {
+  const state = sqlState(err);
+  return state === '40001' || state === '40P01';
+}
+
+/** A growing, jittered pause before attempt `attempt + 1`, so that retries of rivals spread out. */
+export function pauseBeforeRetry(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt + Math.random() * 20));
+}
+
+/**
+ * Runs `work` in a transaction, running it again (a bounded number of times) when PostgreSQL
+ * rolls it back with 40001 / 40P01. `work` must only touch the database.
+ */
+export async function transaction<DB, T>(db: Kysely<DB>, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction().execute(work);
+    } catch (err) {
+      if (attempt >= TRANSIENT_ATTEMPTS || !isTransient(err)) throw err;
+      await pauseBeforeRetry(attempt);
+    }
+  }
+}
