@@ -413,10 +413,10 @@ describe.runIf(onPostgres())('schema on PostgreSQL', () => {
         code: 'SERVICE_UNAVAILABLE',
         message: '[Service Unavailable] 데이터베이스 스키마가 최신이 아닙니다. 마이그레이션(npm run migrate)이 필요합니다.',
       });
-      expect(container.logs.some((l) => l.msg === 'the database schema is not current: run `npm run migrate`' && Array.isArray(l.pending) && l.pending.length === 5)).toBe(true);
+      expect(container.logs.some((l) => l.msg === 'the database schema is not current: run `npm run migrate`' && Array.isArray(l.pending) && l.pending.length === 6)).toBe(true);
 
       const output = execFileSync(process.execPath, ['dist/migrate.mjs'], { env: { PATH: process.env.PATH, DATABASE_URL: url }, encoding: 'utf8' });
-      expect(output).toBe(`${url}: applied 0001_users_sessions_projects, 0002_idempotency_keys, 0003_rate_limits, 0004_projects_live_listing, 0005_gateway_identities\n`);
+      expect(output).toBe(`${url}: applied 0001_users_sessions_projects, 0002_idempotency_keys, 0003_rate_limits, 0004_projects_live_listing, 0005_gateway_identities, 0006_projects_live_listing_pg17\n`);
       const again = execFileSync(process.execPath, ['dist/migrate.mjs'], { env: { PATH: process.env.PATH, DATABASE_URL: url }, encoding: 'utf8' });
       expect(again).toBe(`${url}: schema already current\n`);
 

@@ -21,6 +21,7 @@ describe('migrations', () => {
       '0003_rate_limits',
       '0004_projects_live_listing',
       '0005_gateway_identities',
+      '0006_projects_live_listing_pg17',
     ]);
   });
 
@@ -36,11 +37,11 @@ describe('migrations', () => {
 
     await inRolledBackTransaction(async (trx) => {
       await sql`delete from kysely_migration where name >= '0004'`.execute(trx);
-      expect(await pendingMigrations(trx)).toEqual(['0004_projects_live_listing', '0005_gateway_identities']);
+      expect(await pendingMigrations(trx)).toEqual(['0004_projects_live_listing', '0005_gateway_identities', '0006_projects_live_listing_pg17']);
     });
     await inRolledBackTransaction(async (trx) => {
       await sql`alter table kysely_migration rename to kysely_migration_hidden`.execute(trx);
-      expect(await pendingMigrations(trx)).toHaveLength(5);
+      expect(await pendingMigrations(trx)).toHaveLength(6);
     });
     expect(await pendingMigrations(db)).toEqual([]);
   });
@@ -48,7 +49,7 @@ describe('migrations', () => {
   it('create every unique index the index → field table names, partial where soft delete applies', async () => {
     const { rows } = await sql<{ indexname: string; indexdef: string }>`
       select indexname, indexdef from pg_indexes where schemaname = current_schema()`.execute(t.database.db);
-    for (const name of Object.keys(UNIQUE_INDEXES)) {
+    for (const { name } of Object.values(UNIQUE_INDEXES)) {
       const index = rows.find((r) => r.indexname === name);
       expect(index?.indexdef, name).toMatch(/^CREATE UNIQUE INDEX/);
     }

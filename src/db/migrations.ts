@@ -1,6 +1,8 @@
 import { Migrator, sql, type Kysely, type Migration } from 'kysely';
 import { sqlState } from './driver-errors.ts';
+import { LIVE_LISTING_PREDICATE, LIVE_TITLE_PREDICATE } from './index-predicates.ts';
 import type { DB } from './schema.ts';
+import { UNIQUE_INDEXES } from './unique-indexes.ts';
 
 /** SQLSTATE 42P01: the migration table does not exist yet, so nothing was ever applied. */
 const UNDEFINED_TABLE = '42P01';
@@ -22,8 +24,8 @@ const MIGRATIONS: Record<string, Migration> = {
           created_at timestamptz(3) not null default now(),
           updated_at timestamptz(3) not null default now()
         )`.execute(db);
-      await sql`create unique index users_username_key on users (username)`.execute(db);
-      await sql`create unique index users_email_key on users (email)`.execute(db);
+      await sql`create unique index ${sql.id(UNIQUE_INDEXES.username.name)} on users (username)`.execute(db);
+      await sql`create unique index ${sql.id(UNIQUE_INDEXES.email.name)} on users (email)`.execute(db);
 
       await sql`
         create table sessions (
@@ -47,12 +49,11 @@ const MIGRATIONS: Record<string, Migration> = {
           updated_at timestamptz(3) not null default now(),
           deleted_at timestamptz(3)
         )`.execute(db);
-      // `title_key IS NOT NULL` is always true; only lookups by title state it, so the planner
-      // cannot serve the project listing from this index (and sort) when statistics are stale,
-      // as they always are on PGlite, which runs no autovacuum.
+      // The predicate's always-true `title_key IS NOT NULL` keeps the listing off this index (see
+      // index-predicates.ts).
       await sql`
-        create unique index projects_owner_title_key on projects (owner_id, title_key)
-        where deleted_at is null and title_key is not null`.execute(db);
+        create unique index ${sql.id(UNIQUE_INDEXES.projectTitle.name)} on projects (owner_id, title_key)
+        where ${LIVE_TITLE_PREDICATE}`.execute(db);
       await sql`create index projects_owner_created on projects (owner_id, created_at desc, id desc)`.execute(db);
     },
   },
@@ -86,9 +87,9 @@ const MIGRATIONS: Record<string, Migration> = {
   },
   '0004_projects_live_listing': {
     async up(db) {
-      // The live listing's ordered index. The extra `created_at IS NOT NULL` (always true) is
-      // stated by the listing query only, so a lookup by title cannot be steered onto this index
-      // by stale statistics; the title index excludes the listing the same way (0001).
+      // The live listing's ordered index. Superseded by 0006: PostgreSQL 17 drops the listing's
+      // always-true `created_at IS NOT NULL` (the column is NOT NULL) before it matches partial
+      // indexes, so the listing could not use this one there.
       await sql`
         create index projects_owner_live_created on projects (owner_id, created_at desc, id desc)
         where deleted_at is null and created_at is not null`.execute(db);
@@ -107,8 +108,17 @@ const MIGRATIONS: Record<string, Migration> = {
           user_id uuid not null references users (id) on delete cascade,
           created_at timestamptz(3) not null default now()
         )`.execute(db);
-      await sql`create unique index user_identities_issuer_subject_key on user_identities (issuer, subject)`.execute(db);
+      await sql`create unique index ${sql.id(UNIQUE_INDEXES.gatewayIdentity.name)} on user_identities (issuer, subject)`.execute(db);
       await sql`create index user_identities_user_id on user_identities (user_id)`.execute(db);
+    },
+  },
+  '0006_projects_live_listing_pg17': {
+    async up(db) {
+      // 0004's index with an always-true term that PostgreSQL 17 keeps (see index-predicates.ts).
+      await sql`drop index projects_owner_live_created`.execute(db);
+      await sql`
+        create index projects_owner_live_created on projects (owner_id, created_at desc, id desc)
+        where ${LIVE_LISTING_PREDICATE}`.execute(db);
     },
   },
 };

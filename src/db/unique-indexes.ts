@@ -1,27 +1,32 @@
 import { sqlState } from './driver-errors.ts';
 
 /**
- * The one table from unique-index name to the API field it guards. A unique violation (SQLSTATE
- * 23505) names its index in `err.constraint` on both drivers (PGlite and node-postgres); this
- * table turns that name into the API `field`.
+ * The one table of unique indexes and the conflict each one decides: the resource whose value is
+ * taken and the API `field` that holds it. A unique violation (SQLSTATE 23505) names its index in
+ * `err.constraint` on both drivers (PGlite and node-postgres); `uniqueConflict` turns that name
+ * into an entry of this table, so services reason in resources and fields, never in index names.
+ * The migrations that create the indexes take their names from here.
  */
 export const UNIQUE_INDEXES = {
-  users_username_key: { resource: 'user', field: 'username' },
-  users_email_key: { resource: 'user', field: 'email' },
-  projects_owner_title_key: { resource: 'project', field: 'title' },
+  username: { name: 'users_username_key', resource: 'user', field: 'username' },
+  email: { name: 'users_email_key', resource: 'user', field: 'email' },
+  projectTitle: { name: 'projects_owner_title_key', resource: 'project', field: 'title' },
   // Never reaches a client: two first requests of one gateway identity race, and the loser reads
   // the winner's user.
-  user_identities_issuer_subject_key: { resource: 'user', field: 'identity' },
+  gatewayIdentity: { name: 'user_identities_issuer_subject_key', resource: 'user', field: 'identity' },
 } as const;
 
-export type UniqueIndexName = keyof typeof UNIQUE_INDEXES;
+/** The conflict a unique index decides. */
+export type UniqueConflict = (typeof UNIQUE_INDEXES)[keyof typeof UNIQUE_INDEXES];
+
+const BY_NAME = new Map<string, UniqueConflict>(Object.values(UNIQUE_INDEXES).map((index) => [index.name, index]));
 
 /**
- * Whether `err` is a unique violation, and of which index. Returns `null` for a unique violation on
- * an index this table does not know, `undefined` for any other error.
+ * Whether `err` is a unique violation, and which conflict it means. Returns `null` for a unique
+ * violation of an index this table does not know, `undefined` for any other error.
  */
-export function uniqueViolation(err: unknown): UniqueIndexName | null | undefined {
+export function uniqueConflict(err: unknown): UniqueConflict | null | undefined {
   if (sqlState(err) !== '23505') return undefined;
   const name = (err as { constraint?: unknown }).constraint;
-  return typeof name === 'string' && name in UNIQUE_INDEXES ? (name as UniqueIndexName) : null;
+  return (typeof name === 'string' && BY_NAME.get(name)) || null;
 }

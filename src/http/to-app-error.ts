@@ -1,6 +1,6 @@
 import { HTTPException } from 'hono/http-exception';
 import { isDataException, isDatabaseUnavailable } from '../db/driver-errors.ts';
-import { uniqueViolation } from '../db/unique-indexes.ts';
+import { uniqueConflict } from '../db/unique-indexes.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { ErrorCode } from '../errors/codes.ts';
 
@@ -28,7 +28,7 @@ export function toAppError(err: unknown): { error: AppError; fault: boolean } {
     return { error: new AppError('SERVICE_UNAVAILABLE', { headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) } }), fault: true };
   }
   // A unique index no service maps: still a conflict the database decided, never a 500.
-  if (uniqueViolation(err) !== undefined) return { error: new AppError('DUPLICATE_RESOURCE'), fault: true };
+  if (uniqueConflict(err) !== undefined) return { error: new AppError('DUPLICATE_RESOURCE'), fault: true };
   if (isDataException(err)) return { error: new AppError('VALIDATION_FAILED'), fault: true };
   return { error: new AppError('INTERNAL_ERROR'), fault: true };
 }

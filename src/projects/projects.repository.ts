@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { LIVE_LISTING_PREDICATE, LIVE_TITLE_PREDICATE } from '../db/index-predicates.ts';
 import type { DB, Project } from '../db/schema.ts';
 import type { VersionCondition } from '../http/preconditions.ts';
 
@@ -23,14 +24,14 @@ export async function insertProjectUnlessTaken(db: Kysely<DB>, project: NewProje
     with inserted as (
       insert into projects (owner_id, title, title_key, description)
       values (${project.owner_id}, ${project.title}, ${project.title_key}, ${project.description})
-      on conflict (owner_id, title_key) where deleted_at is null and title_key is not null do nothing
+      on conflict (owner_id, title_key) where ${LIVE_TITLE_PREDICATE} do nothing
       returning *
     )
     select inserted.*, false as taken from inserted
     union all
     select p.*, true as taken from projects p
     where not exists (select 1 from inserted)
-      and p.owner_id = ${project.owner_id} and p.title_key = ${project.title_key} and p.deleted_at is null`.execute(db);
+      and p.owner_id = ${project.owner_id} and p.title_key = ${project.title_key} and ${LIVE_TITLE_PREDICATE}`.execute(db);
   const row = rows[0];
   if (row && !row.taken) {
     const { taken: _, ...created } = row;
@@ -51,7 +52,7 @@ export async function findLiveProjectIdByTitle(db: Kysely<DB>, ownerId: string, 
     .select('id')
     .where('owner_id', '=', ownerId)
     .where('title_key', '=', titleKey)
-    .where('deleted_at', 'is', null)
+    .where(LIVE_TITLE_PREDICATE)
     .executeTakeFirst();
   return row?.id;
 }
@@ -65,8 +66,7 @@ export interface ListOptions {
 /** Newest first, keyset-paginated on (created_at, id); fetches one extra row to tell if more follow. */
 export function listProjects(db: Kysely<DB>, ownerId: string, options: ListOptions): Promise<Project[]> {
   let query = db.selectFrom('projects').selectAll().where('owner_id', '=', ownerId);
-  // `created_at IS NOT NULL` is always true: it selects projects_owner_live_created (migration 0004).
-  if (options.deleted === 'exclude') query = query.where('deleted_at', 'is', null).where('created_at', 'is not', null);
+  if (options.deleted === 'exclude') query = query.where(LIVE_LISTING_PREDICATE);
   if (options.deleted === 'only') query = query.where('deleted_at', 'is not', null);
   const { after } = options;
   if (after) query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)));

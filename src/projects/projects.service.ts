@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DB, Project } from '../db/schema.ts';
-import { uniqueViolation } from '../db/unique-indexes.ts';
+import { uniqueConflict } from '../db/unique-indexes.ts';
 import { AppError, validationError } from '../errors/app-error.ts';
 import {
   findLiveProjectIdByTitle,
@@ -38,7 +38,8 @@ function duplicateTitle(holder: string | undefined): AppError {
  * any other error is returned unchanged.
  */
 async function titleConflict(db: Kysely<DB>, err: unknown, ownerId: string, key: string): Promise<unknown> {
-  if (uniqueViolation(err) !== 'projects_owner_title_key') return err;
+  const conflict = uniqueConflict(err);
+  if (conflict?.resource !== 'project' || conflict.field !== 'title') return err;
   return duplicateTitle(await findLiveProjectIdByTitle(db, ownerId, key));
 }
 

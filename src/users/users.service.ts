@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { transaction } from '../db/transaction.ts';
 import type { DB, User } from '../db/schema.ts';
-import { uniqueViolation, UNIQUE_INDEXES } from '../db/unique-indexes.ts';
+import { uniqueConflict } from '../db/unique-indexes.ts';
 import { AppError, validationError, type FieldIssue } from '../errors/app-error.ts';
 import type { Caller } from '../http/app-deps.ts';
 import type { SessionCache } from '../http/caller-cache.ts';
@@ -33,12 +33,14 @@ async function userConflict(
   values: Partial<Record<UniqueUserField, string>>,
   exceptUserId?: string,
 ): Promise<unknown> {
-  const index = uniqueViolation(err);
-  if (index === undefined) return err;
+  const conflict = uniqueConflict(err);
+  if (conflict === undefined) return err;
   const taken = await takenUserFields(db, values, exceptUserId);
   const fields = (['username', 'email'] as const).filter((f) => taken[f]);
   // The holder may be gone by the time we look; the index the database named still decides.
-  if (fields.length === 0 && index !== null) fields.push(UNIQUE_INDEXES[index].field as UniqueUserField);
+  if (fields.length === 0 && conflict?.resource === 'user' && (conflict.field === 'username' || conflict.field === 'email')) {
+    fields.push(conflict.field);
+  }
   const [first, ...rest] = fields.map((field): FieldIssue => ({ field, code: 'duplicate' }));
   return first ? new AppError('DUPLICATE_RESOURCE', { errors: [first, ...rest] }) : new AppError('DUPLICATE_RESOURCE');
 }
@@ -80,14 +82,14 @@ export async function gatewayUser(db: Kysely<DB>, identity: GatewayIdentity, cla
     try {
       return await insertUserWithIdentity(db, { username, email, nickname, password_hash: null }, identity);
     } catch (err) {
-      const index = uniqueViolation(err);
-      if (attempt >= PROVISION_ATTEMPTS) throw err;
-      if (index === 'user_identities_issuer_subject_key') {
+      const conflict = uniqueConflict(err);
+      if (attempt >= PROVISION_ATTEMPTS || conflict?.resource !== 'user') throw err;
+      if (conflict.field === 'identity') {
         const winner = await findUserByIdentity(db, identity);
         if (winner) return winner;
-      } else if (index === 'users_email_key') {
+      } else if (conflict.field === 'email') {
         email = null;
-      } else if (index === 'users_username_key') {
+      } else if (conflict.field === 'username') {
         username = withSuffix(base);
       } else {
         throw err;

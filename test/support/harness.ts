@@ -14,6 +14,8 @@ export interface TestDatabase {
   /** Where another client can reach this database; only PostgreSQL can be shared. */
   url: string | undefined;
   queries: string[];
+  /** The same queries with their parameters, to run again (EXPLAIN). */
+  statements: { sql: string; parameters: readonly unknown[] }[];
   close(): Promise<void>;
 }
 
@@ -28,12 +30,14 @@ export type TestDbOptions = Pick<CreateDbOptions, 'max' | 'acquireTimeoutMs' | '
 export async function openTestDatabase(options: TestDbOptions = {}): Promise<TestDatabase> {
   const spec = inject('testDatabase');
   const queries: string[] = [];
-  const log = (event: { level: string; query: { sql: string } }) => {
+  const statements: TestDatabase['statements'] = [];
+  const log = (event: { level: string; query: { sql: string; parameters: readonly unknown[] } }) => {
     queries.push(event.query.sql);
+    statements.push({ sql: event.query.sql, parameters: event.query.parameters });
   };
   if (spec.kind === 'pglite') {
     const database = await createDb('pglite://memory', { ...options, loadDataDir: new Blob([readFileSync(spec.dumpPath)]), log });
-    return { database, url: undefined, queries, close: () => database.close() };
+    return { database, url: undefined, queries, statements, close: () => database.close() };
   }
   const name = `projects_api_t_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   await runStatement(spec.adminUrl, `create database ${name} template ${spec.template}`);
@@ -43,6 +47,7 @@ export async function openTestDatabase(options: TestDbOptions = {}): Promise<Tes
     database,
     url,
     queries,
+    statements,
     close: async () => {
       await database.close();
       await runStatement(spec.adminUrl, `drop database if exists ${name} with (force)`);
