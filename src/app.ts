@@ -17,7 +17,7 @@ import { requestContext } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { validationHook } from './http/validation.ts';
 import { projectsRoutes } from './projects/projects.routes.ts';
-import { SessionCache } from './http/caller-cache.ts';
+import { CallerCache } from './http/caller-cache.ts';
 import { sessionsRoutes } from './sessions/sessions.routes.ts';
 import { usersRoutes } from './users/users.routes.ts';
 
@@ -41,8 +41,8 @@ export interface CreateAppOptions {
   beforeRoutes?: (c: Context) => Promise<void> | void;
 }
 
-/** How long a session seen by this instance is believed without asking the database again. */
-const SESSION_CACHE_MS = 1_000;
+/** How long a caller identified by this instance is believed without asking the database again. */
+const CALLER_CACHE_MS = 1_000;
 
 /** The OpenAPI document's fixed part; paths and schemas come from the routes. */
 const OPENAPI_INFO = {
@@ -74,7 +74,7 @@ export function createApp({
     config,
     clientIp: (c) => clientAddress(c, socketAddress(c), config.trustProxyHops),
     requestHost: (c) => requestedHost(c, config.trustProxyHops),
-    sessions: new SessionCache(SESSION_CACHE_MS),
+    callers: new CallerCache(CALLER_CACHE_MS),
     trustedIdentityClaims: config.trustGatewayAuth && trustedIdentityClaims ? trustedIdentityClaims : () => undefined,
   };
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });

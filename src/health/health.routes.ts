@@ -3,9 +3,9 @@ import { sql } from 'kysely';
 import { AppError } from '../errors/app-error.ts';
 import { RETRY_AFTER_SECONDS } from '../http/to-app-error.ts';
 import type { AppDeps, AppEnv } from '../http/app-deps.ts';
-import { errorResponses, jsonResponse, ok, success } from '../http/openapi.ts';
+import { errorResponses, jsonResponse, successBody, successSchema } from '../http/openapi.ts';
 
-const HealthSchema = success(z.object({ status: z.enum(['live', 'ready']) })).openapi('Health');
+const HealthSchema = successSchema(z.object({ status: z.enum(['live', 'ready']) })).openapi('Health');
 
 /** `/health/live` (the process runs) and `/health/ready` (the database answers). */
 export function healthRoutes({ db }: AppDeps) {
@@ -19,7 +19,7 @@ export function healthRoutes({ db }: AppDeps) {
       summary: 'Liveness: 200 while the process runs',
       responses: { 200: jsonResponse('Live', HealthSchema) },
     }),
-    (c) => c.json(ok({ status: 'live' as const }), 200),
+    (c) => c.json(successBody({ status: 'live' as const }), 200),
   );
 
   app.openapi(
@@ -37,7 +37,7 @@ export function healthRoutes({ db }: AppDeps) {
         c.get('logger').warn({ err }, 'database not ready');
         throw new AppError('SERVICE_UNAVAILABLE', { headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) } });
       }
-      return c.json(ok({ status: 'ready' as const }), 200);
+      return c.json(successBody({ status: 'ready' as const }), 200);
     },
   );
 

@@ -4,7 +4,7 @@ import type { Config } from '../config.ts';
 import type { DB } from '../db/schema.ts';
 import type { Logger } from 'pino';
 import type { Locale } from '../errors/messages.ts';
-import type { SessionCache } from './caller-cache.ts';
+import type { CallerCache } from './caller-cache.ts';
 import type { User } from '../db/schema.ts';
 
 /** The signed-in caller and the session that proved it. */
@@ -32,8 +32,8 @@ export interface AppDeps {
   clientIp: (c: Context) => string | undefined;
   /** The host the client addressed (`Host`, or `X-Forwarded-Host` behind a trusted proxy). */
   requestHost: (c: Context) => string | undefined;
-  /** Sessions this instance saw in the last second. */
-  sessions: SessionCache;
+  /** The callers (sessions, gateway identities) this instance identified in the last second. */
+  callers: CallerCache;
   /**
    * The claims a trusted identity provider attached to the request, when TRUST_GATEWAY_AUTH is on
    * and the entry point has such claims; otherwise always undefined.

@@ -1,11 +1,12 @@
 import type { User } from '../db/schema.ts';
 
 /**
- * Recently seen sessions of this instance, so that a request does not pay a database round trip
- * just to learn who is calling. An entry lives at most `ttlMs`: a session revoked on another
- * instance stops working here within that time; this instance forgets at once what it revokes.
+ * The callers this instance identified recently, keyed by what identified them (a session token's
+ * hash, or a gateway identity), so that a request does not pay a database round trip just to
+ * learn who is calling. An entry lives at most `ttlMs`: a session revoked on another instance
+ * stops working here within that time; this instance forgets at once what it revokes.
  */
-export class SessionCache {
+export class CallerCache {
   readonly #entries = new Map<string, { user: User; until: number }>();
 
   constructor(

@@ -71,8 +71,8 @@ export function errorResponses(...codes: ErrorCode[]) {
   ) as Record<ErrorStatus, { description: string; content: typeof errorContent }>;
 }
 
-/** The success envelope `{status:"Success", data}` around `data`. */
-export function success<T extends z.ZodType>(data: T) {
+/** The schema of the success envelope `{status:"Success", data}` around `data`'s schema. */
+export function successSchema<T extends z.ZodType>(data: T) {
   return z.object({ status: z.literal('Success'), data });
 }
 
@@ -81,8 +81,8 @@ export function jsonResponse<T extends z.ZodType>(description: string, schema: T
   return { description, content: { 'application/json': { schema } } };
 }
 
-/** Wraps `data` in the success envelope. */
-export function ok<T>(data: T): { status: 'Success'; data: T } {
+/** A success response's body: `data` in the success envelope. */
+export function successBody<T>(data: T): { status: 'Success'; data: T } {
   return { status: 'Success', data };
 }
 

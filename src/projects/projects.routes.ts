@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppDeps, AppEnv } from '../http/app-deps.ts';
 import { jsonBody } from '../http/json-body.ts';
-import { errorResponses, IdParams, jsonResponse, ok, SESSION_SECURITY, success } from '../http/openapi.ts';
+import { errorResponses, IdParams, jsonResponse, successBody, SESSION_SECURITY, successSchema } from '../http/openapi.ts';
 import { etag, ifMatchVersions } from '../http/preconditions.ts';
 import { validationHook } from '../http/validation.ts';
 import { idempotency, IdempotencyKeyHeader } from '../idempotency/idempotency.middleware.ts';
@@ -27,15 +27,15 @@ const IfMatchHeader = z.object({
 const etagHeader = { ETag: { schema: { type: 'string' as const }, description: '"<version>"' } };
 
 function single(description: string) {
-  return { ...jsonResponse(description, success(ProjectSchema)), headers: etagHeader };
+  return { ...jsonResponse(description, successSchema(ProjectSchema)), headers: etagHeader };
 }
 
 /** Routes under /api/projects; every one needs a signed-in user and sees only their projects. */
 export function projectsRoutes(deps: AppDeps) {
   const { db, config } = deps;
   const auth = requireAuth(deps);
-  const body = jsonBody(config.bodyLimitBytes);
-  const once = idempotency(deps);
+  const jsonGate = jsonBody(config.bodyLimitBytes);
+  const idempotent = idempotency(deps);
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   const common = { tags: ['projects'], security: SESSION_SECURITY };
 
@@ -45,7 +45,7 @@ export function projectsRoutes(deps: AppDeps) {
       method: 'post',
       path: '/api/projects',
       summary: 'Create a project',
-      middleware: [auth, body, once] as const,
+      middleware: [auth, jsonGate, idempotent] as const,
       request: { headers: IdempotencyKeyHeader, body: { required: true, content: { 'application/json': { schema: ProjectCreateBody } } } },
       responses: {
         201: { ...single('The new project'), headers: { ...etagHeader, Location: { schema: { type: 'string' } } } },
@@ -63,7 +63,7 @@ export function projectsRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const project = await createProject(db, c.get('caller').user.id, c.req.valid('json'));
-      return c.json(ok(projectView(project)), 201, { Location: projectLocation(project.id), ETag: etag(project.version) });
+      return c.json(successBody(projectView(project)), 201, { Location: projectLocation(project.id), ETag: etag(project.version) });
     },
   );
 
@@ -95,7 +95,7 @@ export function projectsRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const project = await getProject(db, c.get('caller').user.id, c.req.valid('param').id);
-      return c.json(ok(projectView(project)), 200, { ETag: etag(project.version) });
+      return c.json(successBody(projectView(project)), 200, { ETag: etag(project.version) });
     },
   );
 
@@ -105,7 +105,7 @@ export function projectsRoutes(deps: AppDeps) {
       method: 'patch',
       path: '/api/projects/{id}',
       summary: 'Rename or re-describe a live project',
-      middleware: [auth, body] as const,
+      middleware: [auth, jsonGate] as const,
       request: {
         params: IdParams,
         headers: IfMatchHeader,
@@ -134,7 +134,7 @@ export function projectsRoutes(deps: AppDeps) {
         c.req.valid('json'),
         ifMatchVersions(c.req.valid('header')['if-match']),
       );
-      return c.json(ok(projectView(project)), 200, { ETag: etag(project.version) });
+      return c.json(successBody(projectView(project)), 200, { ETag: etag(project.version) });
     },
   );
 
@@ -163,7 +163,7 @@ export function projectsRoutes(deps: AppDeps) {
       method: 'post',
       path: '/api/projects/{id}/restore',
       summary: 'Restore a soft-deleted project',
-      middleware: [auth, once] as const,
+      middleware: [auth, idempotent] as const,
       request: { params: IdParams, headers: IdempotencyKeyHeader },
       responses: {
         200: single('The restored project'),
@@ -172,7 +172,7 @@ export function projectsRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const project = await restoreOwnProject(db, c.get('caller').user.id, c.req.valid('param').id);
-      return c.json(ok(projectView(project)), 200, { ETag: etag(project.version) });
+      return c.json(successBody(projectView(project)), 200, { ETag: etag(project.version) });
     },
   );
 

@@ -11,15 +11,15 @@ import { authenticate } from './sessions.service.ts';
  * The user trusted gateway claims name (the users feature creates them on first sight); undefined
  * when the claims name nobody. Answers from the caller cache like a session token.
  */
-async function vouchedUser({ db, sessions }: AppDeps, claims: Record<string, unknown>): Promise<User | undefined> {
+async function vouchedUser({ db, callers }: AppDeps, claims: Record<string, unknown>): Promise<User | undefined> {
   const identity = identityFromClaims(claims);
   if (identity === undefined) return undefined;
   // Session keys are hex digests, so this key cannot collide with one.
   const key = JSON.stringify([identity.issuer, identity.subject]);
-  const cached = sessions.get(key);
+  const cached = callers.get(key);
   if (cached) return cached;
   const user = await gatewayUser(db, identity, claims);
-  sessions.set(key, user);
+  callers.set(key, user);
   return user;
 }
 
@@ -31,7 +31,7 @@ async function vouchedUser({ db, sessions }: AppDeps, claims: Record<string, unk
  * them on its own).
  */
 export function requireAuth(deps: AppDeps): MiddlewareHandler<AppEnv> {
-  const { db, config, sessions, requestHost, trustedIdentityClaims } = deps;
+  const { db, config, callers, requestHost, trustedIdentityClaims } = deps;
   return async (c, next) => {
     const claims = trustedIdentityClaims(c);
     const vouched = claims && (await vouchedUser(deps, claims));
@@ -39,7 +39,7 @@ export function requireAuth(deps: AppDeps): MiddlewareHandler<AppEnv> {
       c.set('caller', { user: vouched, sessionHash: undefined });
     } else {
       const { token, via } = presentedToken(c);
-      c.set('caller', await authenticate(db, config, sessions, token));
+      c.set('caller', await authenticate(db, config, callers, token));
       if (via === 'cookie') checkSameOrigin(c, requestHost(c));
     }
     await next();

@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppDeps, AppEnv } from '../http/app-deps.ts';
 import { jsonBody } from '../http/json-body.ts';
-import { errorResponses, jsonResponse, ok, SESSION_SECURITY, success } from '../http/openapi.ts';
+import { errorResponses, jsonResponse, successBody, SESSION_SECURITY, successSchema } from '../http/openapi.ts';
 import { text, validationHook } from '../http/validation.ts';
 import { UserSchema, userView } from '../users/users.schemas.ts';
 import { perClientAddress } from '../rate-limits/rate-limit.ts';
@@ -39,7 +39,7 @@ export function sessionsRoutes(deps: AppDeps) {
       request: { body: { required: true, content: { 'application/json': { schema: LoginBody } } } },
       responses: {
         201: {
-          ...jsonResponse('The new session', success(SessionSchema)),
+          ...jsonResponse('The new session', successSchema(SessionSchema)),
           headers: { 'Set-Cookie': { schema: { type: 'string' }, description: 'sid=<token>; HttpOnly; SameSite=Lax; Path=/' } },
         },
         ...errorResponses('INVALID_JSON', 'VALIDATION_FAILED', 'INVALID_CREDENTIALS', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'RATE_LIMITED'),
@@ -50,7 +50,7 @@ export function sessionsRoutes(deps: AppDeps) {
       const session = await logIn(db, config, login, password);
       setSessionCookie(c, config, session.token);
       return c.json(
-        ok({ user: userView(session.user), token: session.token, expiresAt: session.expiresAt.toISOString() }),
+        successBody({ user: userView(session.user), token: session.token, expiresAt: session.expiresAt.toISOString() }),
         201,
         { Location: '/api/sessions/current' },
       );
@@ -68,7 +68,7 @@ export function sessionsRoutes(deps: AppDeps) {
       responses: { 204: { description: 'Revoked' }, ...errorResponses('UNAUTHENTICATED') },
     }),
     async (c) => {
-      await logOut(db, deps.sessions, c.get('caller').sessionHash);
+      await logOut(db, deps.callers, c.get('caller').sessionHash);
       clearSessionCookie(c, config);
       return c.body(null, 204);
     },

@@ -8,7 +8,7 @@ import { hit, peek } from '../rate-limits/rate-limits.repository.ts';
 import { verifyPassword } from '../users/password.ts';
 import { findUserByLogin } from '../users/users.repository.ts';
 import { deleteDeadSessions, deleteOtherSessions, deleteSession, findSessionUser, insertSession } from './sessions.repository.ts';
-import type { SessionCache } from '../http/caller-cache.ts';
+import type { CallerCache } from '../http/caller-cache.ts';
 import { isWellFormedToken, newToken, tokenHash } from './tokens.ts';
 
 export interface LoginResult {
@@ -45,7 +45,7 @@ export async function logIn(db: Kysely<DB>, config: Config, login: string, passw
 export async function authenticate(
   db: Kysely<DB>,
   config: Config,
-  cache: SessionCache,
+  cache: CallerCache,
   token: string | undefined,
 ): Promise<{ user: User; sessionHash: string }> {
   if (token === undefined || !isWellFormedToken(token)) throw new AppError('UNAUTHENTICATED');
@@ -60,7 +60,7 @@ export async function authenticate(
  * Revokes the session; the token stops working at once here, and within the cache TTL elsewhere.
  * A caller vouched for by an API Gateway authorizer has no session here, so there is nothing to do.
  */
-export async function logOut(db: Kysely<DB>, cache: SessionCache, sessionHash: string | undefined): Promise<void> {
+export async function logOut(db: Kysely<DB>, cache: CallerCache, sessionHash: string | undefined): Promise<void> {
   if (sessionHash === undefined) return;
   cache.forget(sessionHash);
   await deleteSession(db, sessionHash);
@@ -73,7 +73,7 @@ export async function logOut(db: Kysely<DB>, cache: SessionCache, sessionHash: s
  */
 export async function endOtherSessions(
   db: Kysely<DB>,
-  cache: SessionCache,
+  cache: CallerCache,
   userId: string,
   keepSessionHash: string | undefined,
 ): Promise<void> {

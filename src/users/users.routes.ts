@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppDeps, AppEnv } from '../http/app-deps.ts';
 import { jsonBody } from '../http/json-body.ts';
-import { errorResponses, IdParams, jsonResponse, ok, SESSION_SECURITY, success } from '../http/openapi.ts';
+import { errorResponses, IdParams, jsonResponse, successBody, SESSION_SECURITY, successSchema } from '../http/openapi.ts';
 import { validationHook } from '../http/validation.ts';
 import { idempotency, IdempotencyKeyHeader } from '../idempotency/idempotency.middleware.ts';
 import { perClientAddress } from '../rate-limits/rate-limit.ts';
@@ -23,7 +23,7 @@ import { checkAvailability, deleteSelf, getUser, signUp, updateSelf } from './us
 export function usersRoutes(deps: AppDeps) {
   const { db, config } = deps;
   const auth = requireAuth(deps);
-  const body = jsonBody(config.bodyLimitBytes);
+  const jsonGate = jsonBody(config.bodyLimitBytes);
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   const security = SESSION_SECURITY;
 
@@ -33,11 +33,11 @@ export function usersRoutes(deps: AppDeps) {
       path: '/api/users',
       tags: ['users'],
       summary: 'Sign up',
-      middleware: [perClientAddress(deps, { name: 'signup', limit: config.rateLimitSignupPerMinute, windowSeconds: 60 }), body, idempotency(deps)] as const,
+      middleware: [perClientAddress(deps, { name: 'signup', limit: config.rateLimitSignupPerMinute, windowSeconds: 60 }), jsonGate, idempotency(deps)] as const,
       request: { headers: IdempotencyKeyHeader, body: { required: true, content: { 'application/json': { schema: SignupBody } } } },
       responses: {
         201: {
-          ...jsonResponse('The new user', success(UserSchema)),
+          ...jsonResponse('The new user', successSchema(UserSchema)),
           headers: { Location: { schema: { type: 'string' }, description: 'URL of the new user' } },
         },
         ...errorResponses(
@@ -54,7 +54,7 @@ export function usersRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const user = await signUp(db, c.req.valid('json'));
-      return c.json(ok(userView(user)), 201, { Location: `/api/users/${user.id}` });
+      return c.json(successBody(userView(user)), 201, { Location: `/api/users/${user.id}` });
     },
   );
 
@@ -68,11 +68,11 @@ export function usersRoutes(deps: AppDeps) {
       middleware: [perClientAddress(deps, { name: 'availability', limit: config.rateLimitAvailabilityPerMinute, windowSeconds: 60 })] as const,
       request: { query: AvailabilityQuery },
       responses: {
-        200: jsonResponse('The canonical value is free right now', success(AvailabilitySchema)),
+        200: jsonResponse('The canonical value is free right now', successSchema(AvailabilitySchema)),
         ...errorResponses('VALIDATION_FAILED', 'DUPLICATE_RESOURCE', 'RATE_LIMITED'),
       },
     }),
-    async (c) => c.json(ok(await checkAvailability(db, c.req.valid('query'))), 200),
+    async (c) => c.json(successBody(await checkAvailability(db, c.req.valid('query'))), 200),
   );
 
   app.openapi(
@@ -83,9 +83,9 @@ export function usersRoutes(deps: AppDeps) {
       summary: 'The signed-in user',
       security,
       middleware: [auth] as const,
-      responses: { 200: jsonResponse('The caller', success(UserSchema)), ...errorResponses('UNAUTHENTICATED') },
+      responses: { 200: jsonResponse('The caller', successSchema(UserSchema)), ...errorResponses('UNAUTHENTICATED') },
     }),
-    (c) => c.json(ok(userView(c.get('caller').user)), 200),
+    (c) => c.json(successBody(userView(c.get('caller').user)), 200),
   );
 
   app.openapi(
@@ -98,13 +98,13 @@ export function usersRoutes(deps: AppDeps) {
       middleware: [auth] as const,
       request: { params: IdParams },
       responses: {
-        200: jsonResponse('The user', success(z.union([UserSchema, PublicUserSchema]))),
+        200: jsonResponse('The user', successSchema(z.union([UserSchema, PublicUserSchema]))),
         ...errorResponses('UNAUTHENTICATED', 'NOT_FOUND_RESOURCE'),
       },
     }),
     async (c) => {
       const { user, self } = await getUser(db, c.get('caller'), c.req.valid('param').id);
-      return c.json(ok(self ? userView(user) : publicUserView(user)), 200);
+      return c.json(successBody(self ? userView(user) : publicUserView(user)), 200);
     },
   );
 
@@ -116,10 +116,10 @@ export function usersRoutes(deps: AppDeps) {
       summary: 'Change your own account',
       description: 'A new `password` needs `currentPassword` and ends your other sessions.',
       security,
-      middleware: [auth, body] as const,
+      middleware: [auth, jsonGate] as const,
       request: { params: IdParams, body: { required: true, content: { 'application/json': { schema: UserPatchBody } } } },
       responses: {
-        200: jsonResponse('The changed user', success(UserSchema)),
+        200: jsonResponse('The changed user', successSchema(UserSchema)),
         ...errorResponses(
           'INVALID_JSON',
           'VALIDATION_FAILED',
@@ -133,8 +133,8 @@ export function usersRoutes(deps: AppDeps) {
       },
     }),
     async (c) => {
-      const user = await updateSelf(db, deps.sessions, c.get('caller'), c.req.valid('param').id, c.req.valid('json'));
-      return c.json(ok(userView(user)), 200);
+      const user = await updateSelf(db, deps.callers, c.get('caller'), c.req.valid('param').id, c.req.valid('json'));
+      return c.json(successBody(userView(user)), 200);
     },
   );
 
@@ -153,7 +153,7 @@ export function usersRoutes(deps: AppDeps) {
       },
     }),
     async (c) => {
-      await deleteSelf(db, deps.sessions, c.get('caller'), c.req.valid('param').id);
+      await deleteSelf(db, deps.callers, c.get('caller'), c.req.valid('param').id);
       clearSessionCookie(c, config);
       return c.body(null, 204);
     },

@@ -4,7 +4,7 @@ import type { DB, User } from '../db/schema.ts';
 import { uniqueConflict } from '../db/unique-indexes.ts';
 import { AppError, validationError, type FieldIssue } from '../errors/app-error.ts';
 import type { Caller } from '../http/app-deps.ts';
-import type { SessionCache } from '../http/caller-cache.ts';
+import type { CallerCache } from '../http/caller-cache.ts';
 import { endOtherSessions } from '../sessions/sessions.service.ts';
 import { emailFrom, nicknameFrom, usernameBase, withSuffix } from './gateway-identity.ts';
 import { hashPassword, verifyPassword } from './password.ts';
@@ -142,7 +142,7 @@ export interface UserPatch {
  * other sessions in the same transaction. The user's cached sessions are forgotten, so the next
  * request sees the change.
  */
-export async function updateSelf(db: Kysely<DB>, sessions: SessionCache, caller: Caller, id: string, patch: UserPatch): Promise<User> {
+export async function updateSelf(db: Kysely<DB>, callers: CallerCache, caller: Caller, id: string, patch: UserPatch): Promise<User> {
   requireSelf(caller, id);
   const { password, currentPassword, ...profile } = patch;
   if (password === undefined && Object.values(profile).every((v) => v === undefined)) {
@@ -163,19 +163,19 @@ export async function updateSelf(db: Kysely<DB>, sessions: SessionCache, caller:
     return await transaction(db, async (trx) => {
       const updated = await updateUser(trx, id, changes);
       if (!updated) throw new AppError('NOT_FOUND_RESOURCE');
-      if (password !== undefined) await endOtherSessions(trx, sessions, id, caller.sessionHash);
+      if (password !== undefined) await endOtherSessions(trx, callers, id, caller.sessionHash);
       return updated;
     });
   } catch (err) {
     throw await userConflict(db, err, { username: profile.username, email: profile.email }, id);
   } finally {
-    sessions.forgetUser(id);
+    callers.forgetUser(id);
   }
 }
 
 /** Deletes the caller's own account with its sessions and projects; the names are free again. */
-export async function deleteSelf(db: Kysely<DB>, sessions: SessionCache, caller: Caller, id: string): Promise<void> {
+export async function deleteSelf(db: Kysely<DB>, callers: CallerCache, caller: Caller, id: string): Promise<void> {
   requireSelf(caller, id);
   await deleteUser(db, id);
-  sessions.forgetUser(id);
+  callers.forgetUser(id);
 }
