@@ -41,7 +41,7 @@ const ConfigSchema = z.object({
     .default('info'),
 });
 
-/** Parsed configuration (SPEC §2). */
+/** Parsed configuration (docs/spec.md §2). */
 export interface Config {
   port: number;
   databaseUrl: string;

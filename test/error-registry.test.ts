@@ -24,7 +24,7 @@ describe('the error registry', () => {
     for (const code of Object.keys(FIELD_ISSUE_TEXTS)) expect(readme).toContain(`\`${code}\``);
   });
 
-  it('holds the seed texts of SPEC §7 verbatim', () => {
+  it('holds the seed texts of docs/spec.md §7 verbatim', () => {
     expect(SPECIFIC_TEXTS['duplicate.title'].ko).toBe('동일한 이름의 프로젝트가 이미 존재합니다.');
     expect(FIELD_ISSUE_TEXTS.required.ko.replace('{field}', 'title')).toBe('title 값이 필요합니다.');
     expect(FIELD_ISSUE_TEXTS.duplicate.ko.replace('{field}', 'username')).toBe('이미 존재하는 username입니다');

@@ -1,6 +1,6 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
-/** Every machine-readable error code the API can answer with (SPEC §4). */
+/** Every machine-readable error code the API can answer with (docs/spec.md §4). */
 export const ERROR_CODES = [
   'INVALID_JSON',
   'VALIDATION_FAILED',

@@ -6,7 +6,7 @@ export type Locale = (typeof LOCALES)[number];
 
 type Text = Readonly<Record<Locale, string>>;
 
-/** Default text of each error code; Korean texts given by the seeds are verbatim (SPEC §7). */
+/** Default text of each error code; Korean texts given by the seeds are verbatim (docs/spec.md §7). */
 export const CODE_TEXTS = {
   INVALID_JSON: { ko: '요청 본문이 올바른 JSON 객체가 아닙니다.', en: 'The request body must be a JSON object.' },
   VALIDATION_FAILED: { ko: '요청 값이 올바르지 않습니다.', en: 'The request is invalid.' },

@@ -14,7 +14,7 @@ function wantsProblem(c: Context): boolean {
 }
 
 /**
- * Renders an AppError as the failure envelope of SPEC §3, or as RFC 9457 problem details when the
+ * Renders an AppError as the failure envelope of docs/spec.md §3, or as RFC 9457 problem details when the
  * client asks for `application/problem+json`. The message is `[Reason-Phrase] <localized text>`.
  */
 export function renderError(c: Context<AppEnv>, err: AppError): Response {

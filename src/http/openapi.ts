@@ -21,7 +21,7 @@ const ConflictSchema = z
 
 const errorCode = z.enum(ERROR_CODES);
 
-/** The failure envelope of SPEC §3. */
+/** The failure envelope of docs/spec.md §3. */
 export const ErrorSchema = z
   .object({
     status: z.literal('Failed'),

@@ -29,7 +29,7 @@ function replay(c: Context, status: number, headers: string | null, body: string
 }
 
 /**
- * `Idempotency-Key` support (SPEC §5) for a POST that creates or restores. The key is scoped to the
+ * `Idempotency-Key` support (docs/spec.md §5) for a POST that creates or restores. The key is scoped to the
  * caller (or the client IP before signup) and kept in the database, so it holds across instances:
  * the first attempt runs and its response is stored (a 5xx is not, so a retry may succeed); the
  * same request again gets that response with `Idempotent-Replayed: true`; another request with the

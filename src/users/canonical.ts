@@ -13,7 +13,7 @@ function untilStable(raw: string, step: (s: string) => string): string {
   return current;
 }
 
-/** Canonical username: trimmed, NFKC, lower-case, to a fixed point (SPEC §5); what the unique index compares. */
+/** Canonical username: trimmed, NFKC, lower-case, to a fixed point (docs/spec.md §5); what the unique index compares. */
 export function canonicalUsername(raw: string): string {
   return untilStable(raw, (s) => s.trim().normalize('NFKC').toLowerCase());
 }
