@@ -3,7 +3,7 @@ import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['node_modules', 'dist', '.data', 'coverage'] },
+  { ignores: ['node_modules', 'dist', '.data', 'coverage', 'examples/client/schema.d.ts'] },
   js.configs.recommended,
   tseslint.configs.strictTypeChecked,
   {
@@ -37,7 +37,7 @@ export default defineConfig(
     rules: { '@typescript-eslint/no-deprecated': 'off' },
   },
   {
-    files: ['src/config.ts', 'test/**', 'vitest.config.ts', 'scripts/**', 'bench/**'],
+    files: ['src/config.ts', 'test/**', 'vitest.config.ts', 'scripts/**', 'bench/**', 'examples/**'],
     rules: { 'no-restricted-properties': 'off' },
   },
 );
