@@ -119,6 +119,11 @@ try {
     process.stdout.write('$ tsx examples/client/example.ts\n');
     if ((await run(bin('tsx'), ['examples/client/example.ts'], { API_URL: server.url })) !== 0) failures.push('examples/client/example.ts');
   }
+  if (tasks.includes('http')) {
+    process.stdout.write('$ httpyac send examples/409.http --all\n');
+    const args = ['send', 'examples/409.http', '--all', '--output', 'short', '--no-color', '--var', `api=${server.url}`];
+    if ((await run(bin('httpyac'), args)) !== 0) failures.push('examples/409.http');
+  }
 } finally {
   await server.stop();
   rmSync(dir, { recursive: true, force: true });
