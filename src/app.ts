@@ -52,12 +52,13 @@ const OPENAPI_INFO = {
     version: '0.1.0',
     description:
       'Users & Projects with correct duplicate and conflict handling: a taken username, email or ' +
-      'project title is a 409 that names the `field` (and, for a project, the `conflict`ing one). ' +
+      'project title is a 409 that names the `field`, and for a title the live project that holds it (`conflict`). ' +
       'Failures use one envelope (or RFC 9457 problem details with `Accept: application/problem+json`); ' +
       'messages are Korean by default and English with `Accept-Language: en`. The full contract is ' +
       '`docs/spec.md` in the repository.',
-    // The package is private and the repository grants no licence; its owner may choose one.
-    license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
+    // The package is private and the repository grants no licence (its owner may choose one);
+    // the link explains what that means.
+    license: { name: 'No license: all rights reserved', url: 'https://choosealicense.com/no-permission/' },
     contact: { name: 'projects-api maintainers' },
   },
   // The host the document was fetched from, whichever that is (local, behind a proxy, API Gateway).

@@ -128,11 +128,13 @@ describe('/docs', () => {
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     expect(page.body).not.toMatch(/https?:\/\//);
-    for (const asset of ['/docs/swagger-ui.css', '/docs/swagger-ui-bundle.js', '/docs/init.js']) {
+    for (const asset of ['/docs/swagger-ui.css', '/docs/swagger-ui-bundle.js', '/docs/init.js', '/docs/favicon.svg']) {
       expect(page.body).toContain(asset);
       const res = await t.app.request(asset);
       expect(res.status, asset).toBe(200);
       expect((await res.arrayBuffer()).byteLength, asset).toBeGreaterThan(50);
     }
+    expect(page.body).toContain('<link rel="icon" href="/docs/favicon.svg" type="image/svg+xml">');
+    expect((await t.app.request('/docs/favicon.svg')).headers.get('content-type')).toBe('image/svg+xml');
   });
 });
