@@ -33,7 +33,7 @@ function layer(files, forbidden, who) {
 }
 
 export default defineConfig(
-  { ignores: ['node_modules', 'dist', '.data', 'coverage'] },
+  { ignores: ['node_modules', 'dist', '.data', 'coverage', 'examples/client/schema.d.ts'] },
   js.configs.recommended,
   tseslint.configs.strictTypeChecked,
   {
@@ -72,7 +72,7 @@ export default defineConfig(
   layer(['src/http/**'], [...FEATURES, ...TOP], 'src/http'),
   layer(FEATURES.map((f) => `src/${f}/**`), TOP, 'A feature folder'),
   {
-    files: ['src/config.ts', 'test/**', 'vitest.config.ts', 'scripts/**', 'bench/**'],
+    files: ['src/config.ts', 'test/**', 'vitest.config.ts', 'scripts/**', 'bench/**', 'examples/**'],
     rules: { 'no-restricted-properties': 'off' },
   },
 );

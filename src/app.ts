@@ -51,10 +51,28 @@ const OPENAPI_INFO = {
     title: 'projects-api',
     version: '0.1.0',
     description:
-      'Users & Projects with correct duplicate and conflict handling. Failures use one envelope ' +
-      '(or RFC 9457 problem details with `Accept: application/problem+json`); messages are Korean ' +
-      'by default and English with `Accept-Language: en`.',
+      'Users & Projects with correct duplicate and conflict handling: a taken username, email or ' +
+      'project title is a 409 that names the `field`, and for a title the live project that holds it (`conflict`). ' +
+      'Failures use one envelope (or RFC 9457 problem details with `Accept: application/problem+json`); ' +
+      'messages are Korean by default and English with `Accept-Language: en`. The full contract is ' +
+      '`docs/spec.md` in the repository.',
+    // The package is private and the repository grants no licence (its owner may choose one);
+    // the link explains what that means.
+    license: { name: 'No license: all rights reserved', url: 'https://choosealicense.com/no-permission/' },
+    contact: { name: 'projects-api maintainers' },
   },
+  // The host the document was fetched from, whichever that is (local, behind a proxy, API Gateway).
+  servers: [{ url: '/', description: 'this server' }],
+  tags: [
+    { name: 'users', description: 'Sign up, check availability, read, change and delete accounts. A taken username or email is a 409 naming the field.' },
+    { name: 'sessions', description: 'Log in and out. The token from login goes in `Authorization: Bearer`; a browser also gets it as an HttpOnly cookie.' },
+    {
+      name: 'projects',
+      description:
+        "The caller's projects: titles unique per owner among live projects, soft delete and restore, `ETag` / `If-Match`, `Idempotency-Key` on create and restore.",
+    },
+    { name: 'operations', description: 'Liveness and readiness probes for load balancers and orchestrators.' },
+  ],
 };
 
 /**
@@ -98,10 +116,11 @@ export function createApp({
     type: 'http',
     scheme: 'bearer',
     description:
-      'The session token from POST /api/sessions. On AWS Lambda with TRUST_GATEWAY_AUTH=true, the ' +
-      "API Gateway authorizer's token instead: its claims (issuer + sub) name the caller.",
+      'The `token` from POST /api/sessions. In a browser the session cookie works too: once logged in ' +
+      '(on /docs, with "Try it out" on POST /api/sessions) it is sent by itself and nothing needs authorizing. ' +
+      'On AWS Lambda with TRUST_GATEWAY_AUTH=true, the API Gateway authorizer\'s token instead: its ' +
+      'claims (issuer + sub) name the caller.',
   });
-  app.openAPIRegistry.registerComponent('securitySchemes', 'cookie', { type: 'apiKey', in: 'cookie', name: 'sid' });
   app.doc31('/openapi.json', OPENAPI_INFO);
 
   const methodsFor = allowedMethods(app as never);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.ts';
 
 describe('loadConfig', () => {
-  it('has the defaults of SPEC §2', () => {
+  it('has the defaults of docs/spec.md §2', () => {
     expect(loadConfig({})).toEqual({
       port: 8080,
       databaseUrl: 'pglite://./.data/pglite',

@@ -24,7 +24,7 @@ describe('the error registry', () => {
     for (const code of Object.keys(FIELD_ISSUE_TEXTS)) expect(readme).toContain(`\`${code}\``);
   });
 
-  it('holds the seed texts of SPEC §7 verbatim', () => {
+  it('holds the seed texts of docs/spec.md §7 verbatim', () => {
     expect(SPECIFIC_TEXTS['duplicate.title'].ko).toBe('동일한 이름의 프로젝트가 이미 존재합니다.');
     expect(FIELD_ISSUE_TEXTS.required.ko.replace('{field}', 'title')).toBe('title 값이 필요합니다.');
     expect(FIELD_ISSUE_TEXTS.duplicate.ko.replace('{field}', 'username')).toBe('이미 존재하는 username입니다');
@@ -66,8 +66,48 @@ describe('/openapi.json', () => {
     expect(doc.components.schemas.SignupRequest.properties.username).toMatchObject({ minLength: 3, maxLength: 30, pattern: expect.any(String) });
     expect(doc.components.securitySchemes).toEqual({
       bearer: { type: 'http', scheme: 'bearer', description: expect.stringContaining('TRUST_GATEWAY_AUTH=true') },
-      cookie: { type: 'apiKey', in: 'cookie', name: 'sid' },
     });
+    expect(doc.components.securitySchemes.bearer.description).toContain('session cookie works too');
+  });
+
+  it('names, tags, describes and secures every operation, with its 4xx', async () => {
+    const doc = (await t.request('GET', '/openapi.json')).body;
+    expect(doc.servers).toEqual([{ url: '/', description: expect.any(String) }]);
+    const tags = new Map(doc.tags.map((tag: { name: string; description: string }) => [tag.name, tag.description]));
+    const operations = Object.entries<Record<string, any>>(doc.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, op]) => ({ name: `${method} ${path}`, op })),
+    );
+    const ids = operations.map(({ op }) => op.operationId);
+    expect(new Set(ids).size).toBe(operations.length);
+    const publicOps = ['post /api/users', 'get /api/users/availability', 'post /api/sessions', 'get /health/live', 'get /health/ready'];
+    for (const { name, op } of operations) {
+      expect(op.operationId, name).toMatch(/^[a-z]+(?:[A-Z][a-z]+)+$/);
+      expect(op.description, name).toEqual(expect.any(String));
+      for (const tag of op.tags) expect(tags.get(tag), `${name} tag ${tag}`).toEqual(expect.any(String));
+      expect(op.security, name).toEqual(publicOps.includes(name) ? [] : [{ bearer: [] }]);
+      expect(Object.keys(op.responses).some((status) => status.startsWith('4')), name).toBe(true);
+      for (const [status, response] of Object.entries<any>(op.responses)) {
+        if (Number(status) < 400) continue;
+        expect(Object.keys(response.content), `${name} ${status}`).toEqual(['application/json', 'application/problem+json']);
+        expect(doc.components.schemas.Problem.required, 'problem details carry the envelope members').toEqual(
+          expect.arrayContaining(['code', 'message', 'requestId']),
+        );
+      }
+    }
+    expect(ids).toEqual(expect.arrayContaining(['createUser', 'checkAvailability', 'createSession', 'createProject']));
+  });
+
+  it('gives optional parameters no example but their default, so /docs pre-fills nothing that changes a request', async () => {
+    const doc = (await t.request('GET', '/openapi.json')).body;
+    for (const [path, methods] of Object.entries<Record<string, any>>(doc.paths)) {
+      for (const [method, op] of Object.entries(methods)) {
+        for (const param of op.parameters ?? []) {
+          if (param.required) continue;
+          const prefilled = param.example ?? param.schema?.example ?? param.schema?.default;
+          expect(prefilled, `${method} ${path} ${param.name}`).toBe(param.schema?.default);
+        }
+      }
+    }
   });
 
   it('documents only routes the app serves', async () => {
@@ -88,11 +128,13 @@ describe('/docs', () => {
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     expect(page.body).not.toMatch(/https?:\/\//);
-    for (const asset of ['/docs/swagger-ui.css', '/docs/swagger-ui-bundle.js', '/docs/init.js']) {
+    for (const asset of ['/docs/swagger-ui.css', '/docs/swagger-ui-bundle.js', '/docs/init.js', '/docs/favicon.svg']) {
       expect(page.body).toContain(asset);
       const res = await t.app.request(asset);
       expect(res.status, asset).toBe(200);
       expect((await res.arrayBuffer()).byteLength, asset).toBeGreaterThan(50);
     }
+    expect(page.body).toContain('<link rel="icon" href="/docs/favicon.svg" type="image/svg+xml">');
+    expect((await t.app.request('/docs/favicon.svg')).headers.get('content-type')).toBe('image/svg+xml');
   });
 });

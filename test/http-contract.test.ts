@@ -47,7 +47,7 @@ describe('X-Request-Id and the access log', () => {
 });
 
 describe('RFC 9457 problem details', () => {
-  it('switches failures to application/problem+json with the same code, field and errors', async () => {
+  it('switches failures to application/problem+json with the same code, message, field and errors', async () => {
     const res = await t.request('POST', '/api/users', {
       json: { username: 'x' },
       headers: { accept: 'application/problem+json', 'accept-language': 'en' },
@@ -61,6 +61,7 @@ describe('RFC 9457 problem details', () => {
       detail: 'username is too short (at least 3 characters).',
       instance: '/api/users',
       code: 'VALIDATION_FAILED',
+      message: '[Bad Request] username is too short (at least 3 characters).',
       field: 'username',
       errors: [
         { field: 'username', code: 'too_short', message: 'username is too short (at least 3 characters).' },
@@ -80,6 +81,7 @@ describe('RFC 9457 problem details', () => {
       status: 409,
       title: 'Conflict',
       detail: '동일한 이름의 프로젝트가 이미 존재합니다.',
+      message: '[Conflict] 동일한 이름의 프로젝트가 이미 존재합니다.',
       field: 'title',
       conflict: { id: p.id, location: `/api/projects/${p.id}` },
     });

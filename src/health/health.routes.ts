@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { AppError } from '../errors/app-error.ts';
 import { RETRY_AFTER_SECONDS } from '../http/to-app-error.ts';
 import type { AppDeps, AppEnv } from '../http/app-deps.ts';
-import { errorResponses, jsonResponse, successBody, successSchema } from '../http/openapi.ts';
+import { errorResponses, jsonResponse, successBody, PUBLIC, successSchema } from '../http/openapi.ts';
 
 const HealthSchema = successSchema(z.object({ status: z.enum(['live', 'ready']) })).openapi('Health');
 
@@ -16,8 +16,11 @@ export function healthRoutes({ db }: AppDeps) {
       method: 'get',
       path: '/health/live',
       tags: ['operations'],
+      operationId: 'checkLiveness',
       summary: 'Liveness: 200 while the process runs',
-      responses: { 200: jsonResponse('Live', HealthSchema) },
+      description: '200 while the process runs; it does not touch the database.',
+      security: PUBLIC,
+      responses: { 200: jsonResponse('Live', HealthSchema), ...errorResponses() },
     }),
     (c) => c.json(successBody({ status: 'live' as const }), 200),
   );
@@ -27,7 +30,10 @@ export function healthRoutes({ db }: AppDeps) {
       method: 'get',
       path: '/health/ready',
       tags: ['operations'],
+      operationId: 'checkReadiness',
       summary: 'Readiness: 200 when the database answers, else 503',
+      description: '200 when the database answers a query, else 503 `SERVICE_UNAVAILABLE` with `Retry-After`.',
+      security: PUBLIC,
       responses: { 200: jsonResponse('Ready', HealthSchema), ...errorResponses() },
     }),
     async (c) => {

@@ -27,14 +27,18 @@ export const ErrorSchema = z
     status: z.literal('Failed'),
     code: errorCode,
     message: z.string().openapi({ example: '[Conflict] 동일한 이름의 프로젝트가 이미 존재합니다.' }),
-    field: z.string().optional(),
-    errors: z.array(FieldErrorSchema).optional(),
+    field: z.string().optional().openapi({ description: 'The offending field, parameter or header', example: 'title' }),
+    errors: z.array(FieldErrorSchema).optional().openapi({ description: 'One entry per failing field' }),
     conflict: ConflictSchema.optional(),
-    requestId: z.string(),
+    requestId: z.string().openapi({ description: 'Also in the `X-Request-Id` header and the log line' }),
   })
-  .openapi('Error');
+  .openapi('Error', { description: 'The failure envelope, sent unless the client accepts `application/problem+json`.' });
 
-/** RFC 9457 problem details, sent when the client accepts `application/problem+json`. */
+/**
+ * RFC 9457 problem details, sent when the client accepts `application/problem+json`. It carries the
+ * envelope's members too (`message` included), so a client generated for both media types reads
+ * `message`, `code`, `field` and `conflict` from either without telling them apart.
+ */
 export const ProblemSchema = z
   .object({
     type: z.string().openapi({ example: 'urn:projects-api:problem:DUPLICATE_RESOURCE' }),
@@ -43,23 +47,28 @@ export const ProblemSchema = z
     detail: z.string(),
     instance: z.string(),
     code: errorCode,
+    message: z.string().openapi({ example: '[Conflict] 동일한 이름의 프로젝트가 이미 존재합니다.' }),
     field: z.string().optional(),
     errors: z.array(FieldErrorSchema).optional(),
     conflict: ConflictSchema.optional(),
     requestId: z.string(),
   })
-  .openapi('Problem');
+  .openapi('Problem', { description: 'RFC 9457 problem details, sent when the client accepts `application/problem+json`.' });
 
 const errorContent = {
   'application/json': { schema: ErrorSchema },
   'application/problem+json': { schema: ProblemSchema },
 };
 
-/** OpenAPI responses for the given error codes, grouped by status, each listing its codes. */
+/**
+ * OpenAPI responses for the given error codes, grouped by status, each listing its codes. Every
+ * operation may also get INVALID_JSON (on Lambda, an event body flagged base64 that does not
+ * decode is refused before routing), INTERNAL_ERROR and SERVICE_UNAVAILABLE.
+ */
 export function errorResponses(...codes: ErrorCode[]) {
-  const always: ErrorCode[] = ['INTERNAL_ERROR', 'SERVICE_UNAVAILABLE'];
+  const always: ErrorCode[] = ['INVALID_JSON', 'INTERNAL_ERROR', 'SERVICE_UNAVAILABLE'];
   const byStatus = new Map<ErrorStatus, ErrorCode[]>();
-  for (const code of [...codes, ...always]) {
+  for (const code of new Set([...codes, ...always])) {
     const status = ERROR_STATUS[code];
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
@@ -88,8 +97,18 @@ export function successBody<T>(data: T): { status: 'Success'; data: T } {
 
 /** Path parameter `{id}`: a UUID; anything else names nothing and is a 404. */
 export const IdParams = z.object({
-  id: z.guid().openapi({ param: { name: 'id', in: 'path' }, example: '0b8f7c1e-2d4a-4c59-9d7e-2f1a3b4c5d6e' }),
+  id: z.guid().openapi({
+    param: { name: 'id', in: 'path', description: 'The UUID; anything else is a 404' },
+    example: '0b8f7c1e-2d4a-4c59-9d7e-2f1a3b4c5d6e',
+  }),
 });
 
-/** Routes that need a session accept either a Bearer token or the `sid` cookie. */
-export const SESSION_SECURITY: Record<string, string[]>[] = [{ bearer: [] }, { cookie: [] }];
+/**
+ * Routes that need a session. The document names the Bearer scheme only: the session cookie also
+ * authenticates, but a browser sends it by itself after login and a cookie scheme cannot name both
+ * `sid` and `__Host-sid` (see the scheme's description in app.ts).
+ */
+export const SESSION_SECURITY: Record<string, string[]>[] = [{ bearer: [] }];
+
+/** Routes anyone may call. */
+export const PUBLIC: Record<string, string[]>[] = [];

@@ -31,6 +31,7 @@ export function renderError(c: Context<AppEnv>, err: AppError): Response {
       : CODE_TEXTS[err.code][locale];
   const renderedErrors = errors?.map((issue) => ({ field: issue.field, code: issue.code, message: issueText(issue, locale) }));
   const field = err.detail.field ?? firstIssue?.field;
+  const message = `[${reason}] ${localized}`;
   for (const [name, value] of Object.entries(err.detail.headers ?? {})) c.header(name, value);
 
   if (wantsProblem(c)) {
@@ -41,6 +42,7 @@ export function renderError(c: Context<AppEnv>, err: AppError): Response {
       detail: localized,
       instance: c.req.path,
       code: err.code,
+      message,
       ...(field !== undefined && { field }),
       ...(renderedErrors && { errors: renderedErrors }),
       ...(conflict && { conflict }),
@@ -52,7 +54,7 @@ export function renderError(c: Context<AppEnv>, err: AppError): Response {
     {
       status: 'Failed' as const,
       code: err.code,
-      message: `[${reason}] ${localized}`,
+      message,
       ...(field !== undefined && { field }),
       ...(renderedErrors && { errors: renderedErrors }),
       ...(conflict && { conflict }),

@@ -73,8 +73,10 @@ export const IdempotencyKeyHeader = z.object({
     .max(255)
     .regex(KEY_SHAPE)
     .optional()
+    // No `example`: Swagger UI would pre-fill it, and every later try would replay or be refused.
     .openapi({
-      description: 'Makes a retry safe: the same key and request replay the first response (`Idempotent-Replayed: true`) for 24 h',
-      example: '6f1c2a7e-retry-1',
+      description:
+        'Makes a retry safe: the same key and request replay the first response (`Idempotent-Replayed: true`) ' +
+        'for 24 h; the same key with another request is a 422. Use a new key, e.g. a UUID, for each new request.',
     }),
 });

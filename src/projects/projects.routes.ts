@@ -21,7 +21,8 @@ const IfMatchHeader = z.object({
   'if-match': z
     .string()
     .optional()
-    .openapi({ description: 'The `ETag` you last saw; a stale one is 412', example: '"1"' }),
+    // No `example`: Swagger UI would pre-fill it, and a stale tag is a 412.
+    .openapi({ description: 'The `ETag` you last saw, e.g. `"1"`; a stale one is a 412' }),
 });
 
 const etagHeader = { ETag: { schema: { type: 'string' as const }, description: '"<version>"' } };
@@ -44,7 +45,10 @@ export function projectsRoutes(deps: AppDeps) {
       ...common,
       method: 'post',
       path: '/api/projects',
+      operationId: 'createProject',
       summary: 'Create a project',
+      description:
+        'A title already held by one of your live projects (compared trimmed and case-insensitively) is a 409 `DUPLICATE_RESOURCE` whose `conflict` points at that project. Accepts `Idempotency-Key`: a retry with the same key gets the first response back.',
       middleware: [auth, jsonGate, idempotent] as const,
       request: { headers: IdempotencyKeyHeader, body: { required: true, content: { 'application/json': { schema: ProjectCreateBody } } } },
       responses: {
@@ -72,7 +76,10 @@ export function projectsRoutes(deps: AppDeps) {
       ...common,
       method: 'get',
       path: '/api/projects',
+      operationId: 'listProjects',
       summary: 'List your projects, newest first',
+      description:
+        'Newest first. Pass `meta.nextCursor` as `cursor` for the next page (`null` on the last); `deleted` chooses live, all, or only soft-deleted projects.',
       middleware: [auth] as const,
       request: { query: ListQuery },
       responses: { 200: jsonResponse('A page of projects', ProjectListSchema), ...errorResponses('VALIDATION_FAILED', 'UNAUTHENTICATED') },
@@ -88,7 +95,10 @@ export function projectsRoutes(deps: AppDeps) {
       ...common,
       method: 'get',
       path: '/api/projects/{id}',
+      operationId: 'getProject',
       summary: 'One project (a deleted one too, with deletedAt set)',
+      description:
+        'A soft-deleted project too, with `deletedAt` set. The `ETag` is what `If-Match` takes. Another owner\'s project is a 404.',
       middleware: [auth] as const,
       request: { params: IdParams },
       responses: { 200: single('The project'), ...errorResponses('UNAUTHENTICATED', 'NOT_FOUND_RESOURCE') },
@@ -104,7 +114,10 @@ export function projectsRoutes(deps: AppDeps) {
       ...common,
       method: 'patch',
       path: '/api/projects/{id}',
+      operationId: 'updateProject',
       summary: 'Rename or re-describe a live project',
+      description:
+        'With `If-Match`, a stale `ETag` is a 412, and two writers holding one `ETag` cannot both win. A title held by another live project is 409 `DUPLICATE_RESOURCE` with `conflict`; a soft-deleted project is 409 `RESOURCE_STATE_CONFLICT` (restore it first). `description: null` clears it.',
       middleware: [auth, jsonGate] as const,
       request: {
         params: IdParams,
@@ -143,7 +156,10 @@ export function projectsRoutes(deps: AppDeps) {
       ...common,
       method: 'delete',
       path: '/api/projects/{id}',
+      operationId: 'deleteProject',
       summary: 'Soft-delete a project (again: 204)',
+      description:
+        'Soft delete: the title is free again and the project can be restored. Deleting a deleted project again is a 204. With `If-Match`, a stale `ETag` is a 412.',
       middleware: [auth] as const,
       request: { params: IdParams, headers: IfMatchHeader },
       responses: {
@@ -162,7 +178,10 @@ export function projectsRoutes(deps: AppDeps) {
       ...common,
       method: 'post',
       path: '/api/projects/{id}/restore',
+      operationId: 'restoreProject',
       summary: 'Restore a soft-deleted project',
+      description:
+        'A live project is returned as it is. If another live project has taken the title meanwhile, 409 `DUPLICATE_RESOURCE` with `conflict`. Accepts `Idempotency-Key`.',
       middleware: [auth, idempotent] as const,
       request: { params: IdParams, headers: IdempotencyKeyHeader },
       responses: {

@@ -26,7 +26,7 @@ export const ListQuery = z.object({
     .min(1)
     .max(100)
     .default(20)
-    .openapi({ param: { name: 'limit', in: 'query' }, example: 20 }),
+    .openapi({ param: { name: 'limit', in: 'query', description: 'Projects per page, 1–100' }, example: 20 }),
   cursor: z
     .string()
     .max(200)

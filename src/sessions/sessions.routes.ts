@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppDeps, AppEnv } from '../http/app-deps.ts';
 import { jsonBody } from '../http/json-body.ts';
-import { errorResponses, jsonResponse, successBody, SESSION_SECURITY, successSchema } from '../http/openapi.ts';
+import { errorResponses, jsonResponse, successBody, PUBLIC, SESSION_SECURITY, successSchema } from '../http/openapi.ts';
 import { text, validationHook } from '../http/validation.ts';
 import { UserSchema, userView } from '../users/users.schemas.ts';
 import { perClientAddress } from '../rate-limits/rate-limit.ts';
@@ -34,7 +34,11 @@ export function sessionsRoutes(deps: AppDeps) {
       method: 'post',
       path: '/api/sessions',
       tags: ['sessions'],
+      operationId: 'createSession',
       summary: 'Log in with username or email',
+      description:
+        '`login` is a username or an email. Returns a bearer `token` and also sets it as the HttpOnly session cookie (`__Host-sid` when Secure, else `sid`). An unknown user and a wrong password give the same 401. Rate-limited per client address and, for failures, per account.',
+      security: PUBLIC,
       middleware: [perClientAddress(deps, { name: 'login', limit: config.rateLimitLoginPerMinute, windowSeconds: 60 }), jsonBody(config.bodyLimitBytes)] as const,
       request: { body: { required: true, content: { 'application/json': { schema: LoginBody } } } },
       responses: {
@@ -62,7 +66,10 @@ export function sessionsRoutes(deps: AppDeps) {
       method: 'delete',
       path: '/api/sessions/current',
       tags: ['sessions'],
+      operationId: 'deleteCurrentSession',
       summary: 'Log out: revoke this session and clear the cookie',
+      description:
+        'Revokes the session that authenticated this request and clears the cookie; the token no longer works.',
       security: SESSION_SECURITY,
       middleware: [requireAuth(deps)] as const,
       responses: { 204: { description: 'Revoked' }, ...errorResponses('UNAUTHENTICATED') },

@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppDeps, AppEnv } from '../http/app-deps.ts';
 import { jsonBody } from '../http/json-body.ts';
-import { errorResponses, IdParams, jsonResponse, successBody, SESSION_SECURITY, successSchema } from '../http/openapi.ts';
+import { errorResponses, IdParams, jsonResponse, successBody, PUBLIC, SESSION_SECURITY, successSchema } from '../http/openapi.ts';
 import { validationHook } from '../http/validation.ts';
 import { idempotency, IdempotencyKeyHeader } from '../idempotency/idempotency.middleware.ts';
 import { perClientAddress } from '../rate-limits/rate-limit.ts';
@@ -32,7 +32,11 @@ export function usersRoutes(deps: AppDeps) {
       method: 'post',
       path: '/api/users',
       tags: ['users'],
+      operationId: 'createUser',
       summary: 'Sign up',
+      description:
+        'Creates a user. The username and email are stored canonical (trimmed, NFKC, lower-cased) and the database\'s unique indexes decide a duplicate: 409 `DUPLICATE_RESOURCE` with `field` `username` or `email` (both taken: `username`, and both in `errors`). Accepts `Idempotency-Key`. Rate-limited per client address.',
+      security: PUBLIC,
       middleware: [perClientAddress(deps, { name: 'signup', limit: config.rateLimitSignupPerMinute, windowSeconds: 60 }), jsonGate, idempotency(deps)] as const,
       request: { headers: IdempotencyKeyHeader, body: { required: true, content: { 'application/json': { schema: SignupBody } } } },
       responses: {
@@ -63,8 +67,11 @@ export function usersRoutes(deps: AppDeps) {
       method: 'get',
       path: '/api/users/availability',
       tags: ['users'],
+      operationId: 'checkAvailability',
       summary: 'Check whether a username or email is free (advice only)',
-      description: 'Exactly one of `username` or `email`. 409 when taken. Signup itself decides.',
+      description:
+        'Pass exactly one of `username` or `email`. 200 with the canonical value when it is free right now, 409 `DUPLICATE_RESOURCE` naming the `field` when taken, 400 when malformed or reserved. Advice only: signup itself decides. Rate-limited per client address.',
+      security: PUBLIC,
       middleware: [perClientAddress(deps, { name: 'availability', limit: config.rateLimitAvailabilityPerMinute, windowSeconds: 60 })] as const,
       request: { query: AvailabilityQuery },
       responses: {
@@ -80,7 +87,9 @@ export function usersRoutes(deps: AppDeps) {
       method: 'get',
       path: '/api/users/me',
       tags: ['users'],
+      operationId: 'getCurrentUser',
       summary: 'The signed-in user',
+      description: 'The caller\'s own record, email included.',
       security,
       middleware: [auth] as const,
       responses: { 200: jsonResponse('The caller', successSchema(UserSchema)), ...errorResponses('UNAUTHENTICATED') },
@@ -93,7 +102,10 @@ export function usersRoutes(deps: AppDeps) {
       method: 'get',
       path: '/api/users/{id}',
       tags: ['users'],
+      operationId: 'getUser',
       summary: 'A user (others see the public view)',
+      description:
+        'The caller sees their full record; anyone else\'s is the public view (`id`, `username`, `nickname`, `createdAt`). 404 when there is no such user.',
       security,
       middleware: [auth] as const,
       request: { params: IdParams },
@@ -113,8 +125,10 @@ export function usersRoutes(deps: AppDeps) {
       method: 'patch',
       path: '/api/users/{id}',
       tags: ['users'],
+      operationId: 'updateUser',
       summary: 'Change your own account',
-      description: 'A new `password` needs `currentPassword` and ends your other sessions.',
+      description:
+        'Only your own account (403 otherwise). A taken username or email is a 409 naming the `field`. A new `password` needs `currentPassword` and ends your other sessions. An empty body is a 400 (`empty_patch`).',
       security,
       middleware: [auth, jsonGate] as const,
       request: { params: IdParams, body: { required: true, content: { 'application/json': { schema: UserPatchBody } } } },
@@ -143,7 +157,10 @@ export function usersRoutes(deps: AppDeps) {
       method: 'delete',
       path: '/api/users/{id}',
       tags: ['users'],
+      operationId: 'deleteUser',
       summary: 'Delete your own account, its sessions and projects',
+      description:
+        'Only your own account (403 otherwise). Removes the user, their sessions and projects; the username and email are free again and the session cookie is cleared.',
       security,
       middleware: [auth] as const,
       request: { params: IdParams },

@@ -52,9 +52,10 @@ export const UserPatchBody = z
   })
   .openapi('UserPatchRequest');
 
+// No examples: Swagger UI would pre-fill both parameters, and exactly one is allowed.
 export const AvailabilityQuery = z.object({
-  username: Username.optional().openapi({ param: { name: 'username', in: 'query' } }),
-  email: Email.optional().openapi({ param: { name: 'email', in: 'query' } }),
+  username: Username.optional().openapi({ param: { name: 'username', in: 'query', description: 'The username to check, e.g. `alice` (or `email`)' }, example: undefined }),
+  email: Email.optional().openapi({ param: { name: 'email', in: 'query', description: 'The email to check, e.g. `alice@example.com` (or `username`)' }, example: undefined }),
 });
 
 const timestamp = z.iso.datetime().openapi({ example: '2026-11-22T12:00:00.000Z' });
