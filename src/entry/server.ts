@@ -1,11 +1,10 @@
-import { getConnInfo } from '@hono/node-server/conninfo';
 import { createApp } from '../app.ts';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { openConfiguredDb } from '../db/database.ts';
 import { migrate } from '../db/migrations.ts';
 import { createLogger } from '../logger.ts';
 import { runMaintenance } from '../maintenance.ts';
-import { startNodeServer } from './node-server.ts';
+import { NODE_APP_BINDINGS, startNodeServer } from './node-server.ts';
 
 /** In-flight requests get this long to finish after SIGTERM before the process gives up on them. */
 const DRAIN_LIMIT_MS = 10_000;
@@ -25,9 +24,9 @@ const config = configOrExit();
 const logger = createLogger(config.logLevel);
 const database = await openConfiguredDb(config, logger);
 await migrate(database.db);
-const app = createApp({ db: database.db, config, logger, socketAddress: (c) => getConnInfo(c).remote.address });
+const app = createApp({ db: database.db, config, logger, ...NODE_APP_BINDINGS });
 
-const server = startNodeServer(app, config.port, (port) => {
+const server = startNodeServer(app, config.port, {}, (port) => {
   logger.info({ port, database: database.kind }, 'listening');
 });
 
