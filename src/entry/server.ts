@@ -38,18 +38,30 @@ function maintain(): void {
 maintain();
 const maintenanceTimer = setInterval(maintain, MAINTENANCE_INTERVAL_MS).unref();
 
-let stopping = false;
+/**
+ * One stop request can arrive as several signals: Ctrl-C in a terminal, or a supervisor signalling
+ * the process group, reaches both npm and the server, and npm forwards its copy. Copies within this
+ * window of the first are that same request.
+ */
+const SAME_STOP_REQUEST_MS = 1_000;
+
+let stoppingSince: number | undefined;
 
 /**
  * First signal: stop accepting connections, let in-flight requests finish, close the pool, exit 0
- * (or 1 if draining passes DRAIN_LIMIT_MS). A second signal exits at once.
+ * (or 1 if draining passes DRAIN_LIMIT_MS). A signal within SAME_STOP_REQUEST_MS is a copy of it;
+ * a later one is deliberate and exits at once.
  */
 function shutdown(signal: string): void {
-  if (stopping) {
+  if (stoppingSince !== undefined) {
+    if (Date.now() - stoppingSince < SAME_STOP_REQUEST_MS) {
+      logger.info({ signal }, 'repeated signal: already draining');
+      return;
+    }
     logger.warn({ signal }, 'second signal: exiting without draining');
     process.exit(1);
   }
-  stopping = true;
+  stoppingSince = Date.now();
   logger.info({ signal }, 'shutting down: draining in-flight requests');
   clearInterval(maintenanceTimer);
   setTimeout(() => {
