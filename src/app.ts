@@ -12,7 +12,8 @@ import { createLogger } from './logger.ts';
 import { docsRoutes } from './http/docs.ts';
 import type { AppDeps, AppEnv } from './http/app-deps.ts';
 import { allowedMethods } from './http/method-not-allowed.ts';
-import { clientAddress, requestedHost } from './http/proxy.ts';
+import { ClientAbort, readWebBody, type BodyReader } from './http/body-reader.ts';
+import { clientAddress, requestedOrigin } from './http/proxy.ts';
 import { requestContext } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { validationHook } from './http/validation.ts';
@@ -39,6 +40,8 @@ export interface CreateAppOptions {
    * with it. For what only the entry point can judge about a request.
    */
   beforeRoutes?: (c: Context) => Promise<void> | void;
+  /** Reads a request body within a limit; defaults to reading the web Request's stream. */
+  readBody?: BodyReader;
 }
 
 /** How long a caller identified by this instance is believed without asking the database again. */
@@ -86,19 +89,21 @@ export function createApp({
   socketAddress = () => undefined,
   trustedIdentityClaims,
   beforeRoutes,
+  readBody = readWebBody,
 }: CreateAppOptions) {
   const deps: AppDeps = {
     db,
     config,
     clientIp: (c) => clientAddress(c, socketAddress(c), config.trustProxyHops),
-    requestHost: (c) => requestedHost(c, config.trustProxyHops),
+    requestOrigin: (c) => requestedOrigin(c, config.trustProxyHops),
     callers: new CallerCache(CALLER_CACHE_MS),
+    readBody,
     trustedIdentityClaims: config.trustGatewayAuth && trustedIdentityClaims ? trustedIdentityClaims : () => undefined,
   };
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   app.use(requestContext(logger, config.defaultLocale));
-  app.use(securityHeaders());
+  app.use(securityHeaders(config.trustProxyHops));
   if (beforeRoutes) {
     app.use(async (c, next) => {
       await beforeRoutes(c);
@@ -133,6 +138,11 @@ export function createApp({
   });
 
   app.onError((err, c) => {
+    if (err instanceof ClientAbort) {
+      // Nobody is left to answer; 499 (as nginx logs it) marks the access-log line.
+      (c.get('logger') ?? logger).info({ requestId: c.get('requestId') }, 'client aborted the request');
+      return new Response(null, { status: 499 });
+    }
     const { error, fault } = toAppError(err);
     if (fault) (c.get('logger') ?? logger).error({ err, requestId: c.get('requestId') }, 'request failed');
     return renderError(c, error);

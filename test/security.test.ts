@@ -193,14 +193,55 @@ describe('CSRF', () => {
     expect((await t.app.request('/api/projects', { headers: withCookie({ origin: 'https://evil.example' }) })).status).toBe(200);
   });
 
-  it('behind a trusted proxy the forwarded host is the request’s own', async () => {
+  it('behind a trusted proxy the forwarded scheme and host are the request’s own', async () => {
     const proxied = createApp({ db: t.db, config: loadConfig({ TRUST_PROXY: '1' }), logger: createLogger('silent') });
-    const res = await proxied.request('/api/projects', {
-      method: 'POST',
-      headers: withCookie({ origin: 'https://api.example.com', 'x-forwarded-host': 'api.example.com' }),
-      body: JSON.stringify({ title: uniqueName() }),
-    });
-    expect(res.status).toBe(201);
+    const send = (headers: Record<string, string>) =>
+      proxied.request('/api/projects', { method: 'POST', headers: withCookie(headers), body: JSON.stringify({ title: uniqueName() }) });
+    expect((await send({ origin: 'https://api.example.com', 'x-forwarded-host': 'api.example.com', 'x-forwarded-proto': 'https' })).status).toBe(201);
+    expect((await send({ origin: 'https://api.example.com', 'x-forwarded-host': 'api.example.com', 'x-forwarded-proto': 'http' })).status).toBe(403);
+  });
+
+  it('origins are compared as origins: scheme and host case-insensitive, default ports elided', async () => {
+    expect((await post(withCookie({ origin: 'HTTP://LocalHost:80' }), uniqueName())).status).toBe(201);
+    expect((await post(withCookie({ referer: 'http://localhost:80/app/page?x=1' }), uniqueName())).status).toBe(201);
+    for (const origin of ['https://localhost', 'http://localhost:8080', 'http://localhost.evil.example', 'http://user@evil.example']) {
+      expect((await post(withCookie({ origin }), uniqueName())).status, origin).toBe(403);
+    }
+  });
+
+  it('Sec-Fetch-Site decides where a browser sends it: same-origin and none pass, same-site and cross-site do not', async () => {
+    expect((await post(withCookie({ 'sec-fetch-site': 'same-origin' }), uniqueName())).status).toBe(201);
+    expect((await post(withCookie({ 'sec-fetch-site': 'none' }), uniqueName())).status).toBe(201);
+    for (const site of ['same-site', 'cross-site']) {
+      const title = uniqueName('site');
+      const res = await post(withCookie({ 'sec-fetch-site': site, origin: 'http://localhost' }), title);
+      expect(res.status, site).toBe(403);
+      expect(await res.json()).toMatchObject({ code: 'FORBIDDEN', message: '[Forbidden] 다른 출처에서 세션 쿠키로 보낸 요청은 허용되지 않습니다.' });
+      expect(await t.db.selectFrom('projects').select('id').where('title', '=', title).execute()).toEqual([]);
+    }
+  });
+
+  it('login CSRF: a login from a foreign page is 403 without any cookie, and starts no session', async () => {
+    const { user, password } = await t.signUp();
+    const sessions = async () =>
+      (await t.db.selectFrom('sessions').select('user_id').where('user_id', '=', user.id).execute()).length;
+    const logIn = (headers: Record<string, string>) =>
+      t.app.request('/api/sessions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'accept-language': 'en', ...headers },
+        body: JSON.stringify({ login: user.username, password }),
+      });
+    const foreign: Record<string, string>[] = [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: 'null' }];
+    for (const headers of foreign) {
+      const res = await logIn(headers);
+      expect(res.status, JSON.stringify(headers)).toBe(403);
+      expect(await res.json()).toMatchObject({ code: 'FORBIDDEN', message: '[Forbidden] Login requests from another origin are not allowed.' });
+      expect(res.headers.get('set-cookie')).toBeNull();
+    }
+    expect(await sessions()).toBe(0);
+    expect((await logIn({ origin: 'http://localhost', 'sec-fetch-site': 'same-origin' })).status).toBe(201);
+    expect((await logIn({})).status).toBe(201);
+    expect(await sessions()).toBe(2);
   });
 });
 
@@ -229,5 +270,14 @@ describe('secure headers', () => {
     const https = await t.app.request('https://api.example/health/live');
     expect(https.headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
     expect((await t.app.request('/health/live')).headers.get('strict-transport-security')).toBeNull();
+  });
+
+  it('X-Forwarded-Proto counts only from a trusted proxy', async () => {
+    const forwarded = { 'x-forwarded-proto': 'https' };
+    expect((await t.app.request('/health/live', { headers: forwarded })).headers.get('strict-transport-security')).toBeNull();
+    const proxied = createApp({ db: t.db, config: loadConfig({ TRUST_PROXY: '1' }), logger: createLogger('silent') });
+    expect((await proxied.request('/health/live', { headers: forwarded })).headers.get('strict-transport-security')).toBe(
+      'max-age=31536000; includeSubDomains',
+    );
   });
 });

@@ -26,7 +26,7 @@ describe('the Node server', () => {
     const t = await startTestApp();
     let port = 0;
     const server = await new Promise<Server>((resolve) => {
-      const started = startNodeServer(t.app, 0, (p) => {
+      const started = startNodeServer(t.app, 0, {}, (p) => {
         port = p;
         resolve(started as Server);
       });

@@ -170,14 +170,15 @@ describe.skipIf(!onPostgres())('SIGTERM with a request held in the database', ()
     expect(server.lines.some((l) => l.includes('"stopped"'))).toBe(true);
   });
 
-  it('a second signal exits at once without waiting', async () => {
+  it('a second signal more than a second later exits at once without waiting', async () => {
     const { server, blocker, held } = await holdSignup();
     const outcome = held.response.then(
       () => 'answered',
       () => 'cut off',
     );
     server.proc.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 100));
+    // Later than the copies of one stop request arrive (SAME_STOP_REQUEST_MS): a deliberate second one.
+    await new Promise((r) => setTimeout(r, 1_500));
     const second = Date.now();
     server.proc.kill('SIGTERM');
     const { code, at } = await server.exited;
@@ -187,4 +188,48 @@ describe.skipIf(!onPostgres())('SIGTERM with a request held in the database', ()
     await blocker.query('rollback');
     await blocker.end();
   });
+});
+
+describe('npm start, stopped the way a terminal or a supervisor does it', () => {
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    '%s to the whole process group (npm forwards a second copy) drains in-flight signups as one stop request, exit 0',
+    async (signal) => {
+      const database = onPostgres() ? await openTestDatabase() : undefined;
+      try {
+        const port = await freePort();
+        // Its own process group, as a shell gives a foreground job: the signal reaches npm and the server.
+        const npm = spawn('npm', ['start'], {
+          cwd: root,
+          detached: true,
+          env: { ...process.env, PORT: String(port), DATABASE_URL: database?.url ?? 'pglite://memory', LOG_LEVEL: 'info' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        running.add(npm);
+        const lines: string[] = [];
+        const exited = new Promise<number | null>((resolve) => npm.on('exit', (code) => resolve(code)));
+        await new Promise<void>((resolve, reject) => {
+          npm.stdout.on('data', (chunk: Buffer) => {
+            lines.push(...chunk.toString().split('\n').filter(Boolean));
+            if (lines.some((l) => l.includes('"listening"'))) resolve();
+          });
+          void exited.then(() => reject(new Error(`npm start exited early: ${lines.join('\n')}`)));
+        });
+        const sent = Array.from({ length: 8 }, () => sendSignup(port, uniqueName('npm')));
+        await Promise.all(sent.map((s) => s.received));
+        process.kill(-npm.pid!, signal);
+        await new Promise((r) => setTimeout(r, 100));
+        for (const s of sent) s.sendBody();
+        const responses = await Promise.all(sent.map((s) => s.response));
+        expect(responses.map((r) => r.status)).toEqual(Array(8).fill(201));
+        expect(await exited).toBe(0);
+        expect(lines.filter((l) => l.includes('"stopped"'))).toHaveLength(1);
+        // The copy npm forwarded did arrive, and was taken as the same stop request.
+        expect(lines.some((l) => l.includes('"repeated signal: already draining"'))).toBe(true);
+        expect(lines.some((l) => l.includes('without draining'))).toBe(false);
+      } finally {
+        await database?.close();
+      }
+    },
+    60_000,
+  );
 });

@@ -1,5 +1,8 @@
+import { createServer, type IncomingMessage, type RequestListener, type ServerOptions } from 'node:http';
 import { serve, type ServerType } from '@hono/node-server';
-import type { App } from '../app.ts';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { App, CreateAppOptions } from '../app.ts';
+import { readNodeBody, readWebBody } from '../http/body-reader.ts';
 
 /** Limits of the Node HTTP server: slow or oversized requests are cut off before the app runs. */
 export const NODE_SERVER_LIMITS = {
@@ -12,12 +15,90 @@ export const NODE_SERVER_LIMITS = {
   keepAliveTimeout: 5_000,
 } as const;
 
-/** Serves the app on `port` with NODE_SERVER_LIMITS; `onListening` gets the bound port. */
-export function startNodeServer(app: App, port: number, onListening: (port: number) => void): ServerType {
-  const { maxHeaderSize, headersTimeout, requestTimeout, keepAliveTimeout } = NODE_SERVER_LIMITS;
-  const server = serve({ fetch: app.fetch, port, serverOptions: { maxHeaderSize, headersTimeout, requestTimeout, keepAliveTimeout } }, (info) => {
-    onListening(info.port);
-  });
+/** The timeouts of one server; tests shorten them. */
+export interface NodeServerOptions {
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+}
+
+/** What the app needs from the Node runtime: the peer's address and the request body, read off the socket. */
+export const NODE_APP_BINDINGS = {
+  socketAddress: (c) => getConnInfo(c).remote.address,
+  // The IncomingMessage itself: reading through `c.req.raw` would make the adapter build a full web
+  // Request (a ReadableStream and an AbortSignal) for every request with a body. Without one (the
+  // app driven through app.request) the web Request is all there is.
+  readBody: (c, limitBytes) => {
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    return incoming ? readNodeBody(incoming, limitBytes) : readWebBody(c, limitBytes);
+  },
+} satisfies Pick<CreateAppOptions, 'socketAddress' | 'readBody'>;
+
+/**
+ * How often Node checks the header and request timeouts (its default, 30 s, would let a slow client
+ * hold a connection up to 30 s past them).
+ */
+function checkingInterval(timeouts: NodeServerOptions): number {
+  return Math.max(Math.min(1_000, timeouts.headersTimeout / 4), 50);
+}
+
+// A `.` or `..` path segment, literal or percent-encoded, which the URL parser would resolve.
+const DOT_SEGMENT = /(?<=^|\/)(?:\.|%2e){1,2}(?=\/|$)/gi;
+
+/**
+ * The request target as the app may route it. An absolute-form target (`POST https://host/path`)
+ * names a scheme the connection may not have, and the app reads the scheme from the URL: it is
+ * reduced to origin-form, so the scheme comes from the socket (or a trusted proxy's
+ * X-Forwarded-Proto). Dot-segments are escaped, so `/api/projects/%2e%2e/users/me` is an unknown
+ * route (404) instead of being resolved into `/api/users/me`.
+ */
+function routableTarget(target: string): string {
+  let path = target;
+  if (!target.startsWith('/') && /^https?:\/\//i.test(target)) {
+    try {
+      const url = new URL(target);
+      path = `${url.pathname}${url.search}`;
+    } catch {
+      path = '/';
+    }
+  }
+  const query = path.indexOf('?');
+  const [pathname, search] = query < 0 ? [path, ''] : [path.slice(0, query), path.slice(query)];
+  return pathname.replace(DOT_SEGMENT, (segment) => segment.replace(/\.|%2e/gi, '%252e')) + search;
+}
+
+function originForm(listener: RequestListener): RequestListener {
+  return (incoming, outgoing) => {
+    incoming.url = routableTarget(incoming.url ?? '');
+    listener(incoming, outgoing);
+  };
+}
+
+/** Serves the app on `port` with NODE_SERVER_LIMITS (or `timeouts`); `onListening` gets the bound port. */
+export function startNodeServer(app: App, port: number, timeouts: Partial<NodeServerOptions>, onListening: (port: number) => void): ServerType {
+  const limits = { ...NODE_SERVER_LIMITS, ...timeouts };
+  const { maxHeaderSize, headersTimeout, requestTimeout, keepAliveTimeout } = limits;
+  const serverOptions: ServerOptions = {
+    maxHeaderSize,
+    headersTimeout,
+    requestTimeout,
+    keepAliveTimeout,
+    connectionsCheckingInterval: checkingInterval(limits),
+  };
+  const server = serve(
+    {
+      fetch: app.fetch,
+      port,
+      serverOptions,
+      // Bodies are read by the app (readNodeBody), and one it leaves unread is discarded by Node so
+      // the connection stays usable; the adapter's own clean-up would reset it after 500 ms.
+      autoCleanupIncoming: false,
+      createServer: ((options: ServerOptions, listener: RequestListener) => createServer(options, originForm(listener))) as typeof createServer,
+    },
+    (info) => {
+      onListening(info.port);
+    },
+  );
   // Node's serverOptions do not carry the keep-alive timeout; it is a property of the server.
   if ('keepAliveTimeout' in server) server.keepAliveTimeout = keepAliveTimeout;
   return server;

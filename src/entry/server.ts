@@ -1,11 +1,10 @@
-import { getConnInfo } from '@hono/node-server/conninfo';
 import { createApp } from '../app.ts';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { openConfiguredDb } from '../db/database.ts';
 import { migrate } from '../db/migrations.ts';
 import { createLogger } from '../logger.ts';
 import { runMaintenance } from '../maintenance.ts';
-import { startNodeServer } from './node-server.ts';
+import { NODE_APP_BINDINGS, startNodeServer } from './node-server.ts';
 
 /** In-flight requests get this long to finish after SIGTERM before the process gives up on them. */
 const DRAIN_LIMIT_MS = 10_000;
@@ -25,9 +24,9 @@ const config = configOrExit();
 const logger = createLogger(config.logLevel);
 const database = await openConfiguredDb(config, logger);
 await migrate(database.db);
-const app = createApp({ db: database.db, config, logger, socketAddress: (c) => getConnInfo(c).remote.address });
+const app = createApp({ db: database.db, config, logger, ...NODE_APP_BINDINGS });
 
-const server = startNodeServer(app, config.port, (port) => {
+const server = startNodeServer(app, config.port, {}, (port) => {
   logger.info({ port, database: database.kind }, 'listening');
 });
 
@@ -39,18 +38,30 @@ function maintain(): void {
 maintain();
 const maintenanceTimer = setInterval(maintain, MAINTENANCE_INTERVAL_MS).unref();
 
-let stopping = false;
+/**
+ * One stop request can arrive as several signals: Ctrl-C in a terminal, or a supervisor signalling
+ * the process group, reaches both npm and the server, and npm forwards its copy. Copies within this
+ * window of the first are that same request.
+ */
+const SAME_STOP_REQUEST_MS = 1_000;
+
+let stoppingSince: number | undefined;
 
 /**
  * First signal: stop accepting connections, let in-flight requests finish, close the pool, exit 0
- * (or 1 if draining passes DRAIN_LIMIT_MS). A second signal exits at once.
+ * (or 1 if draining passes DRAIN_LIMIT_MS). A signal within SAME_STOP_REQUEST_MS is a copy of it;
+ * a later one is deliberate and exits at once.
  */
 function shutdown(signal: string): void {
-  if (stopping) {
+  if (stoppingSince !== undefined) {
+    if (Date.now() - stoppingSince < SAME_STOP_REQUEST_MS) {
+      logger.info({ signal }, 'repeated signal: already draining');
+      return;
+    }
     logger.warn({ signal }, 'second signal: exiting without draining');
     process.exit(1);
   }
-  stopping = true;
+  stoppingSince = Date.now();
   logger.info({ signal }, 'shutting down: draining in-flight requests');
   clearInterval(maintenanceTimer);
   setTimeout(() => {

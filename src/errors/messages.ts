@@ -46,9 +46,18 @@ export const SPECIFIC_TEXTS = {
     ko: '다른 출처에서 세션 쿠키로 보낸 요청은 허용되지 않습니다.',
     en: 'Requests from another origin with the session cookie are not allowed.',
   },
+  'forbidden.crossOriginLogin': {
+    ko: '다른 출처에서 보낸 로그인 요청은 허용되지 않습니다.',
+    en: 'Login requests from another origin are not allowed.',
+  },
   'invalidJson.base64': {
     ko: '요청 본문이 base64로 표시되어 있지만 올바른 base64가 아닙니다.',
     en: 'The request body is marked as base64 but is not valid base64.',
+  },
+  'invalidJson.utf8': { ko: '요청 본문이 올바른 UTF-8이 아닙니다.', en: 'The request body is not valid UTF-8.' },
+  'unsupportedMedia.contentEncoding': {
+    ko: '요청 본문은 인코딩하지 않고 보내야 합니다. (Content-Encoding: identity만 허용)',
+    en: 'The request body must not be encoded (Content-Encoding: identity only).',
   },
   'unavailable.schemaOutdated': {
     ko: '데이터베이스 스키마가 최신이 아닙니다. 마이그레이션(npm run migrate)이 필요합니다.',

@@ -4,6 +4,7 @@ import type { Config } from '../config.ts';
 import type { DB } from '../db/schema.ts';
 import type { Logger } from 'pino';
 import type { Locale } from '../errors/messages.ts';
+import type { BodyReader } from './body-reader.ts';
 import type { CallerCache } from './caller-cache.ts';
 import type { User } from '../db/schema.ts';
 
@@ -30,10 +31,15 @@ export interface AppDeps {
   config: Config;
   /** The client's address, from the entry point (Node socket, Lambda event) or a trusted proxy. */
   clientIp: (c: Context) => string | undefined;
-  /** The host the client addressed (`Host`, or `X-Forwarded-Host` behind a trusted proxy). */
-  requestHost: (c: Context) => string | undefined;
+  /**
+   * The origin the client addressed: the connection's scheme and `Host`, or `X-Forwarded-Proto` and
+   * `X-Forwarded-Host` behind a trusted proxy.
+   */
+  requestOrigin: (c: Context) => string | undefined;
   /** The callers (sessions, gateway identities) this instance identified in the last second. */
   callers: CallerCache;
+  /** Reads a request body within a limit, the way the runtime the app runs on does it best. */
+  readBody: BodyReader;
   /**
    * The claims a trusted identity provider attached to the request, when TRUST_GATEWAY_AUTH is on
    * and the entry point has such claims; otherwise always undefined.

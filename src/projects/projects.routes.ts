@@ -35,7 +35,7 @@ function single(description: string) {
 export function projectsRoutes(deps: AppDeps) {
   const { db, config } = deps;
   const auth = requireAuth(deps);
-  const jsonGate = jsonBody(config.bodyLimitBytes);
+  const jsonGate = jsonBody(config.bodyLimitBytes, deps.readBody);
   const idempotent = idempotency(deps);
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   const common = { tags: ['projects'], security: SESSION_SECURITY };

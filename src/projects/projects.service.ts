@@ -13,6 +13,7 @@ import {
   type ProjectChanges,
 } from './projects.repository.ts';
 import type { VersionCondition } from '../http/preconditions.ts';
+import { IdParams } from '../http/openapi.ts';
 
 /** Comparison key of a (trimmed, NFC) title: what the per-owner unique index compares. */
 export function titleKey(title: string): string {
@@ -79,7 +80,9 @@ function decodeCursor(cursor: string): Cursor {
     if (Array.isArray(value) && value.length === 2) {
       const [at, id] = value as unknown[];
       const createdAt = typeof at === 'string' ? new Date(at) : new Date(NaN);
-      if (!Number.isNaN(createdAt.getTime()) && typeof id === 'string' && /^[0-9a-f-]{36}$/.test(id)) return { createdAt, id };
+      // Anything the database would refuse (not a UUID, a year it cannot store) is the client's 400.
+      const year = createdAt.getUTCFullYear();
+      if (year >= 1 && year <= 9999 && IdParams.shape.id.safeParse(id).success) return { createdAt, id: id as string };
     }
   } catch {
     // Falls through to the validation error below.

@@ -31,7 +31,7 @@ async function vouchedUser({ db, callers }: AppDeps, claims: Record<string, unkn
  * them on its own).
  */
 export function requireAuth(deps: AppDeps): MiddlewareHandler<AppEnv> {
-  const { db, config, callers, requestHost, trustedIdentityClaims } = deps;
+  const { db, config, callers, requestOrigin, trustedIdentityClaims } = deps;
   return async (c, next) => {
     const claims = trustedIdentityClaims(c);
     const vouched = claims && (await vouchedUser(deps, claims));
@@ -40,7 +40,7 @@ export function requireAuth(deps: AppDeps): MiddlewareHandler<AppEnv> {
     } else {
       const { token, via } = presentedToken(c);
       c.set('caller', await authenticate(db, config, callers, token));
-      if (via === 'cookie') checkSameOrigin(c, requestHost(c));
+      if (via === 'cookie') checkSameOrigin(c, requestOrigin(c));
     }
     await next();
   };

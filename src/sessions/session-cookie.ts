@@ -1,12 +1,13 @@
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { Config } from '../config.ts';
+import { requestedScheme } from '../http/proxy.ts';
 
 /** Base name of the session cookie; `__Host-sid` when it is Secure. */
 export const SESSION_COOKIE = 'sid';
 
 function secure(c: Context, config: Config): boolean {
-  if (config.cookieSecure === 'auto') return new URL(c.req.url).protocol === 'https:';
+  if (config.cookieSecure === 'auto') return requestedScheme(c, config.trustProxyHops) === 'https';
   return config.cookieSecure === 'true';
 }
 

@@ -6,6 +6,7 @@ import { text, validationHook } from '../http/validation.ts';
 import { UserSchema, userView } from '../users/users.schemas.ts';
 import { perClientAddress } from '../rate-limits/rate-limit.ts';
 import { requireAuth } from './auth.middleware.ts';
+import { sameOriginLogin } from './csrf.ts';
 import { clearSessionCookie, setSessionCookie } from './session-cookie.ts';
 import { logIn, logOut } from './sessions.service.ts';
 
@@ -39,14 +40,14 @@ export function sessionsRoutes(deps: AppDeps) {
       description:
         '`login` is a username or an email. Returns a bearer `token` and also sets it as the HttpOnly session cookie (`__Host-sid` when Secure, else `sid`). An unknown user and a wrong password give the same 401. Rate-limited per client address and, for failures, per account.',
       security: PUBLIC,
-      middleware: [perClientAddress(deps, { name: 'login', limit: config.rateLimitLoginPerMinute, windowSeconds: 60 }), jsonBody(config.bodyLimitBytes)] as const,
+      middleware: [sameOriginLogin(deps.requestOrigin), perClientAddress(deps, { name: 'login', limit: config.rateLimitLoginPerMinute, windowSeconds: 60 }), jsonBody(config.bodyLimitBytes, deps.readBody)] as const,
       request: { body: { required: true, content: { 'application/json': { schema: LoginBody } } } },
       responses: {
         201: {
           ...jsonResponse('The new session', successSchema(SessionSchema)),
           headers: { 'Set-Cookie': { schema: { type: 'string' }, description: 'sid=<token>; HttpOnly; SameSite=Lax; Path=/' } },
         },
-        ...errorResponses('INVALID_JSON', 'VALIDATION_FAILED', 'INVALID_CREDENTIALS', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'RATE_LIMITED'),
+        ...errorResponses('INVALID_JSON', 'VALIDATION_FAILED', 'INVALID_CREDENTIALS', 'FORBIDDEN', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'RATE_LIMITED'),
       },
     }),
     async (c) => {

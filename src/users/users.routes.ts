@@ -23,7 +23,7 @@ import { checkAvailability, deleteSelf, getUser, signUp, updateSelf } from './us
 export function usersRoutes(deps: AppDeps) {
   const { db, config } = deps;
   const auth = requireAuth(deps);
-  const jsonGate = jsonBody(config.bodyLimitBytes);
+  const jsonGate = jsonBody(config.bodyLimitBytes, deps.readBody);
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   const security = SESSION_SECURITY;
 

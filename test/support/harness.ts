@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { inject } from 'vitest';
-import { createApp, type App } from '../../src/app.ts';
+import { createApp, type App, type CreateAppOptions } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createDb, type CreateDbOptions, type Database } from '../../src/db/database.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -145,7 +145,11 @@ export class TestApp {
 export const TEST_CLIENT_IP_HEADER = 'x-test-client-ip';
 
 /** Builds the app on a fresh database with the given environment on top of the defaults. */
-export async function startTestApp(env: Record<string, string> = {}, options: TestDbOptions = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  options: TestDbOptions = {},
+  appOptions: Partial<CreateAppOptions> = {},
+): Promise<TestApp> {
   const testDb = await openTestDatabase(options);
   // Most tests sign up and log in far more often than a person would: limits are off unless a
   // test sets them.
@@ -159,5 +163,5 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger('info', { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
   const socketAddress = (c: { req: { header(name: string): string | undefined } }) => c.req.header(TEST_CLIENT_IP_HEADER);
-  return new TestApp(createApp({ db: testDb.database.db, config, logger, socketAddress }), testDb, logs);
+  return new TestApp(createApp({ db: testDb.database.db, config, logger, socketAddress, ...appOptions }), testDb, logs);
 }
