@@ -7,9 +7,11 @@ import type { Caller } from '../http/env.ts';
 import type { SessionCache } from '../sessions/session-cache.ts';
 import { deleteOtherSessions } from '../sessions/sessions.repository.ts';
 import { hashPassword, verifyPassword } from './password.ts';
+import { MAX_SUGGESTIONS, usernameCandidates } from './suggestions.ts';
 import {
   deleteUser,
   findUserById,
+  heldUsernames,
   insertUser,
   takenUserFields,
   updateUser,
@@ -18,6 +20,13 @@ import {
 } from './users.repository.ts';
 
 type UniqueUserField = 'username' | 'email';
+
+/** Up to three free alternatives to a taken canonical username, checked in one query. */
+async function usernameSuggestions(db: Kysely<DB>, taken: string): Promise<string[]> {
+  const candidates = usernameCandidates(taken);
+  const held = await heldUsernames(db, candidates);
+  return candidates.filter((name) => !held.has(name)).slice(0, MAX_SUGGESTIONS);
+}
 
 /**
  * Turns a unique violation from a user write into a 409 listing every taken field (username
@@ -36,7 +45,10 @@ async function userConflict(
   // The holder may be gone by the time we look; the index the database named still decides.
   if (fields.length === 0 && index !== null) fields.push(UNIQUE_INDEXES[index].field as UniqueUserField);
   const [first, ...rest] = fields.map((field): FieldIssue => ({ field, code: 'duplicate' }));
-  return first ? new AppError('DUPLICATE_RESOURCE', { errors: [first, ...rest] }) : new AppError('DUPLICATE_RESOURCE');
+  if (!first) return new AppError('DUPLICATE_RESOURCE');
+  const suggestions =
+    fields.includes('username') && values.username !== undefined ? await usernameSuggestions(db, values.username) : undefined;
+  return new AppError('DUPLICATE_RESOURCE', { errors: [first, ...rest], suggestions });
 }
 
 export interface SignupInput {
@@ -71,7 +83,10 @@ export async function checkAvailability(
   }
   const value = query[field] ?? '';
   const taken = await takenUserFields(db, { [field]: value });
-  if (taken[field]) throw new AppError('DUPLICATE_RESOURCE', { errors: [{ field, code: 'duplicate' }] });
+  if (taken[field]) {
+    const suggestions = field === 'username' ? await usernameSuggestions(db, value) : undefined;
+    throw new AppError('DUPLICATE_RESOURCE', { errors: [{ field, code: 'duplicate' }], suggestions });
+  }
   return { field, value, available: true };
 }
 
