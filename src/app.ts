@@ -16,6 +16,7 @@ import { clientAddress, requestedHost } from './http/proxy.ts';
 import { requestContext } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { validationHook } from './http/validation.ts';
+import { webPageRoutes, type WebAssets } from './http/web-page.ts';
 import { projectsRoutes } from './projects/projects.routes.ts';
 import { SessionCache } from './sessions/session-cache.ts';
 import { sessionsRoutes } from './sessions/sessions.routes.ts';
@@ -39,6 +40,8 @@ export interface CreateAppOptions {
    * schema that is not current).
    */
   admit?: (c: Context) => Promise<void> | void;
+  /** The built web page, served at `/`; loaded by the entry point (see loadWebAssets). None by default. */
+  webAssets?: WebAssets;
 }
 
 /** How long a session seen by this instance is believed without asking the database again. */
@@ -68,6 +71,7 @@ export function createApp({
   socketAddress = () => undefined,
   gatewayClaims,
   admit,
+  webAssets = new Map(),
 }: CreateAppOptions) {
   const deps: AppDeps = {
     db,
@@ -93,6 +97,7 @@ export function createApp({
   app.route('/', projectsRoutes(deps));
   app.route('/', healthRoutes(deps));
   app.route('/', docsRoutes());
+  app.route('/', webPageRoutes(webAssets));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

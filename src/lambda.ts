@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import type { Context } from 'hono';
 import { getConnInfo, handle, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
 import { createApp } from './app.ts';
@@ -7,6 +8,7 @@ import { migrate, pendingMigrations } from './db/migrations.ts';
 import { AppError } from './errors/app-error.ts';
 import { RETRY_AFTER_SECONDS } from './errors/to-app-error.ts';
 import { authorizerClaims, hasUndecodableBody, withoutStagePrefix } from './lambda/event.ts';
+import { loadWebAssets } from './http/web-page.ts';
 import { createLogger } from './logger.ts';
 
 // Everything up to `handler` runs once per container, in Lambda's init phase; invocations reuse
@@ -71,6 +73,8 @@ const app = createApp({
   db: database.db,
   config,
   logger,
+  // The artifact carries the page in web/, next to index.mjs.
+  webAssets: loadWebAssets(fileURLToPath(new URL('web', import.meta.url))),
   socketAddress: (c) => getConnInfo(c).remote.address,
   gatewayClaims: (c) => authorizerClaims(eventOf(c)),
   admit: async (c) => {

@@ -1,9 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { openConfiguredDb } from './db/database.ts';
 import { migrate } from './db/migrations.ts';
 import { purgeExpiredKeys } from './idempotency/idempotency.repository.ts';
+import { loadWebAssets } from './http/web-page.ts';
 import { createLogger } from './logger.ts';
 import { startNodeServer } from './node-server.ts';
 import { purgeOldCounters } from './rate-limits/rate-limits.repository.ts';
@@ -26,7 +28,9 @@ const config = configOrExit();
 const logger = createLogger(config.logLevel);
 const database = await openConfiguredDb(config, logger);
 await migrate(database.db);
-const app = createApp({ db: database.db, config, logger, socketAddress: (c) => getConnInfo(c).remote.address });
+// dist/server.mjs finds the page the same build wrote next to it.
+const webAssets = loadWebAssets(fileURLToPath(new URL('web', import.meta.url)));
+const app = createApp({ db: database.db, config, logger, socketAddress: (c) => getConnInfo(c).remote.address, webAssets });
 
 const server = startNodeServer(app, config.port, (port) => {
   logger.info({ port, database: database.kind }, 'listening');
