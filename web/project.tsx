@@ -1,6 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
 import { fieldMessage, type ApiError, type Project, type Result } from './api.ts';
-import { fill } from './i18n.ts';
 import { RestoreButton } from './projects.tsx';
 import { ErrorBox, Field, RequestDetails, useEnv, useFocusHeading } from './ui.tsx';
 
@@ -157,9 +156,10 @@ export function ProjectPage({ id }: { id: string }) {
           >
             {titleError && error?.conflict && (
               <p class="small">
-                <a href={`#/projects/${error.conflict.id}`}>{fill(t.openExisting, { title: title.trim() })}</a>
+                <a href={`#/projects/${error.conflict.id}`}>{t.openExisting}</a>
               </p>
             )}
+            {titleError && <RequestDetails error={error} />}
           </Field>
           <Field id="edit-description" label={t.description} value={description} onInput={setDescription} multiline />
           {stale ? (

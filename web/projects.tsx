@@ -1,6 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
 import { fieldMessage, type ApiError, type Project } from './api.ts';
-import { fill } from './i18n.ts';
 import { ErrorBox, Field, RequestDetails, useEnv, useFocusHeading } from './ui.tsx';
 
 type Filter = 'exclude' | 'only' | 'include';
@@ -40,7 +39,7 @@ function CreateProject({ onCreated }: { onCreated: (p: Project) => void }) {
   const [description, setDescription] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
-  const [heldBy, setHeldBy] = useState<{ id: string; title: string } | null>(null);
+  const [heldBy, setHeldBy] = useState<string | null>(null);
 
   async function submit(e: Event) {
     e.preventDefault();
@@ -56,7 +55,7 @@ function CreateProject({ onCreated }: { onCreated: (p: Project) => void }) {
       return;
     }
     setError(res.error);
-    if (res.error.conflict) setHeldBy({ id: res.error.conflict.id, title: title.trim() });
+    if (res.error.conflict) setHeldBy(res.error.conflict.id);
   }
 
   const titleError = error ? fieldMessage(error, 'title') : undefined;
@@ -77,7 +76,7 @@ function CreateProject({ onCreated }: { onCreated: (p: Project) => void }) {
       >
         {heldBy && (
           <p class="small">
-            <a href={`#/projects/${heldBy.id}`}>{fill(t.openExisting, { title: heldBy.title })}</a>
+            <a href={`#/projects/${heldBy}`}>{t.openExisting}</a>
           </p>
         )}
       </Field>
