@@ -1,18 +1,21 @@
 // Builds what runs outside the repository's sources:
 //   dist/server.mjs, dist/migrate.mjs  the Node server and `npm run migrate` (packages stay in node_modules)
+//   dist/web/                          the web page: index.html and its hashed, immutable app-<hash>.js / .css
 //   dist/lambda/                       a self-contained Lambda artifact: index.mjs exporting `handler`
 //                                      plus the few packages a bundle cannot hold (native, wasm, assets)
-// `node scripts/build.mjs server` builds the first two only (what `npm start` needs).
+//                                      and a copy of dist/web
+// `node scripts/build.mjs server` builds the first two and the page (what `npm start` needs).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath, URL } from 'node:url';
 import { build } from 'esbuild';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LAMBDA_DIR = join(ROOT, 'dist/lambda');
+const WEB_DIR = join(ROOT, 'dist/web');
 const CACHE_DIR = join(ROOT, 'node_modules/.cache/projects-api');
 
 /** Lambda's Node.js runtimes run on Amazon Linux 2023 (glibc), on x86_64 and arm64. */
@@ -31,6 +34,36 @@ function buildServer() {
   );
 }
 
+/**
+ * The page: one script and one stylesheet named by their content's hash (so they can be cached
+ * forever), and an index.html that names them.
+ */
+async function buildWeb() {
+  rmSync(WEB_DIR, { recursive: true, force: true });
+  const result = await build({
+    entryPoints: [join(ROOT, 'web/app.tsx'), join(ROOT, 'web/app.css')],
+    outdir: WEB_DIR,
+    entryNames: '[name]-[hash]',
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    target: ['es2022', 'chrome111', 'firefox111', 'safari16'],
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    metafile: true,
+    logLevel: 'warning',
+  });
+  const outputs = Object.keys(result.metafile.outputs).map((file) => basename(file));
+  /** @param {string} ext */
+  const asset = (ext) => {
+    const name = outputs.find((file) => file.endsWith(ext));
+    if (!name) throw new Error(`the web build wrote no ${ext} file`);
+    return `/assets/${name}`;
+  };
+  const html = readFileSync(join(ROOT, 'web/index.html'), 'utf8').replace('{{js}}', asset('.js')).replace('{{css}}', asset('.css'));
+  writeFileSync(join(WEB_DIR, 'index.html'), html);
+}
+
 async function buildLambda() {
   rmSync(LAMBDA_DIR, { recursive: true, force: true });
   await build({
@@ -47,6 +80,7 @@ async function buildLambda() {
   for (const target of ARGON2_TARGETS) installPlatformPackage(target, modules);
   copyPackage('@electric-sql/pglite', modules, (file) => !/\.(map|d\.ts|d\.cts)$/.test(file));
   copyPackage('swagger-ui-dist', modules, (file) => /swagger-ui-dist(\/(package\.json|swagger-ui\.css|swagger-ui-bundle\.js|LICENSE))?$/.test(file));
+  cpSync(WEB_DIR, join(LAMBDA_DIR, 'web'), { recursive: true });
 }
 
 /**
@@ -113,5 +147,5 @@ function installPlatformPackage(name, modules) {
 
 const only = process.argv[2];
 if (only !== undefined && only !== 'server') throw new Error(`unknown build target: ${only}`);
-await buildServer();
+await Promise.all([buildServer(), buildWeb()]);
 if (only === undefined) await buildLambda();

@@ -17,6 +17,7 @@ import { clientAddress, requestedOrigin } from './http/proxy.ts';
 import { requestContext } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { validationHook } from './http/validation.ts';
+import { webPageRoutes, type WebAssets } from './http/web-page.ts';
 import { projectsRoutes } from './projects/projects.routes.ts';
 import { CallerCache } from './http/caller-cache.ts';
 import { sessionsRoutes } from './sessions/sessions.routes.ts';
@@ -42,6 +43,8 @@ export interface CreateAppOptions {
   beforeRoutes?: (c: Context) => Promise<void> | void;
   /** Reads a request body within a limit; defaults to reading the web Request's stream. */
   readBody?: BodyReader;
+  /** The built web page, served at `/`; loaded by the entry point (see loadWebAssets). None by default. */
+  webAssets?: WebAssets;
 }
 
 /** How long a caller identified by this instance is believed without asking the database again. */
@@ -90,6 +93,7 @@ export function createApp({
   trustedIdentityClaims,
   beforeRoutes,
   readBody = readWebBody,
+  webAssets = new Map(),
 }: CreateAppOptions) {
   const deps: AppDeps = {
     db,
@@ -116,6 +120,7 @@ export function createApp({
   app.route('/', projectsRoutes(deps));
   app.route('/', healthRoutes(deps));
   app.route('/', docsRoutes());
+  app.route('/', webPageRoutes(webAssets));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

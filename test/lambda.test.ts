@@ -124,6 +124,23 @@ describe('the artifact', () => {
     expect(script.body).toContain('SwaggerUIBundle');
   });
 
+  it('carries and serves the web page: GET / is the HTML, and its script and stylesheet follow', async () => {
+    const page = await send(plain, HTTP_JSON, { method: 'GET', path: '/' });
+    expect(page.status).toBe(200);
+    expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(page.headers['cache-control']).toBe('no-cache');
+    expect(page.headers['content-security-policy']).toContain("default-src 'self'");
+    const assets = [...String(page.body).matchAll(/(?:src|href)="(\/assets\/app-\w{8}\.(js|css))"/g)];
+    expect(assets.map(([, , ext]) => ext).sort()).toEqual(['css', 'js']);
+    for (const [, path, ext] of assets) {
+      const asset = await send(plain, REST_NO_AUTH, { method: 'GET', path: path! });
+      expect(asset.status).toBe(200);
+      expect(asset.headers['content-type']).toBe(ext === 'js' ? 'text/javascript; charset=utf-8' : 'text/css; charset=utf-8');
+      expect(asset.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+      expect(String(asset.body).length).toBeGreaterThan(100);
+    }
+  });
+
   it('carries argon2 for both Lambda architectures: an x86-64 and an AArch64 ELF object', () => {
     const { dir } = inject('lambdaArtifact');
     const machine = (pkg: string, file: string) => readFileSync(join(dir, 'node_modules/@node-rs', pkg, file)).readUInt16LE(18);

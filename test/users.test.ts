@@ -42,6 +42,7 @@ describe('POST /api/users', () => {
         message: '[Conflict] 이미 존재하는 username입니다',
         field: 'username',
         errors: [{ field: 'username', code: 'duplicate', message: '이미 존재하는 username입니다' }],
+        suggestions: [`${name}2`, `${name}_1`, `${name}-dev`],
         requestId: res.headers.get('x-request-id'),
       });
     }

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import type { Context } from 'hono';
 import { getConnInfo, handle, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
 import { createApp } from '../app.ts';
@@ -6,6 +7,7 @@ import { openConfiguredDb } from '../db/database.ts';
 import { migrate, pendingMigrations } from '../db/migrations.ts';
 import { AppError } from '../errors/app-error.ts';
 import { RETRY_AFTER_SECONDS } from '../http/to-app-error.ts';
+import { loadWebAssets } from '../http/web-page.ts';
 import { createLogger } from '../logger.ts';
 import { runMaintenance } from '../maintenance.ts';
 import { authorizerClaims, hasUndecodableBody, isScheduledEvent, withoutStagePrefix, type ScheduledEvent } from './lambda-event.ts';
@@ -72,6 +74,8 @@ const app = createApp({
   db: database.db,
   config,
   logger,
+  // The artifact carries the page in web/, next to index.mjs.
+  webAssets: loadWebAssets(fileURLToPath(new URL('web', import.meta.url))),
   socketAddress: (c) => getConnInfo(c).remote.address,
   trustedIdentityClaims: (c) => authorizerClaims(eventOf(c)),
   // An event whose body could not be decoded, and a schema that is not current, are answered

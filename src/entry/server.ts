@@ -1,7 +1,9 @@
+import { fileURLToPath } from 'node:url';
 import { createApp } from '../app.ts';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { openConfiguredDb } from '../db/database.ts';
 import { migrate } from '../db/migrations.ts';
+import { loadWebAssets } from '../http/web-page.ts';
 import { createLogger } from '../logger.ts';
 import { runMaintenance } from '../maintenance.ts';
 import { NODE_APP_BINDINGS, startNodeServer } from './node-server.ts';
@@ -24,7 +26,9 @@ const config = configOrExit();
 const logger = createLogger(config.logLevel);
 const database = await openConfiguredDb(config, logger);
 await migrate(database.db);
-const app = createApp({ db: database.db, config, logger, ...NODE_APP_BINDINGS });
+// dist/server.mjs finds the page the same build wrote next to it.
+const webAssets = loadWebAssets(fileURLToPath(new URL('web', import.meta.url)));
+const app = createApp({ db: database.db, config, logger, ...NODE_APP_BINDINGS, webAssets });
 
 const server = startNodeServer(app, config.port, {}, (port) => {
   logger.info({ port, database: database.kind }, 'listening');

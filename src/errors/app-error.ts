@@ -21,6 +21,8 @@ export interface AppErrorDetail {
   /** Validation failures: one entry per failing field; the first one becomes `field` and `message`. */
   errors?: FieldIssue[];
   conflict?: Conflict;
+  /** Free alternatives to a taken username (advice only). */
+  suggestions?: string[];
   headers?: Record<string, string>;
 }
 

@@ -19,6 +19,13 @@ const ConflictSchema = z
   })
   .openapi('Conflict', { description: 'The live resource that holds the unique value.' });
 
+const SuggestionsSchema = z.array(z.string()).max(3).openapi({
+  description:
+    'On a username 409 only: up to three usernames derived from the requested one, canonical, valid, not ' +
+    'reserved and free when checked. Advice: signup still decides.',
+  example: ['alice2', 'alice_1', 'alice-dev'],
+});
+
 const errorCode = z.enum(ERROR_CODES);
 
 /** The failure envelope of docs/spec.md §3. */
@@ -30,6 +37,7 @@ export const ErrorSchema = z
     field: z.string().optional().openapi({ description: 'The offending field, parameter or header', example: 'title' }),
     errors: z.array(FieldErrorSchema).optional().openapi({ description: 'One entry per failing field' }),
     conflict: ConflictSchema.optional(),
+    suggestions: SuggestionsSchema.optional(),
     requestId: z.string().openapi({ description: 'Also in the `X-Request-Id` header and the log line' }),
   })
   .openapi('Error', { description: 'The failure envelope, sent unless the client accepts `application/problem+json`.' });
@@ -51,6 +59,7 @@ export const ProblemSchema = z
     field: z.string().optional(),
     errors: z.array(FieldErrorSchema).optional(),
     conflict: ConflictSchema.optional(),
+    suggestions: SuggestionsSchema.optional(),
     requestId: z.string(),
   })
   .openapi('Problem', { description: 'RFC 9457 problem details, sent when the client accepts `application/problem+json`.' });

@@ -22,7 +22,7 @@ export function renderError(c: Context<AppEnv>, err: AppError): Response {
   const requestId = c.get('requestId');
   const status = ERROR_STATUS[err.code];
   const reason = REASON_PHRASES[status];
-  const { text, errors, conflict } = err.detail;
+  const { text, errors, conflict, suggestions } = err.detail;
   const firstIssue = errors?.[0];
   const localized = text
     ? SPECIFIC_TEXTS[text][locale]
@@ -46,6 +46,7 @@ export function renderError(c: Context<AppEnv>, err: AppError): Response {
       ...(field !== undefined && { field }),
       ...(renderedErrors && { errors: renderedErrors }),
       ...(conflict && { conflict }),
+      ...(suggestions && { suggestions }),
       requestId,
     };
     return c.body(JSON.stringify(problem), status, { 'Content-Type': 'application/problem+json; charset=UTF-8' });
@@ -58,6 +59,7 @@ export function renderError(c: Context<AppEnv>, err: AppError): Response {
       ...(field !== undefined && { field }),
       ...(renderedErrors && { errors: renderedErrors }),
       ...(conflict && { conflict }),
+      ...(suggestions && { suggestions }),
       requestId,
     },
     status,

@@ -84,6 +84,13 @@ export async function takenUserFields(
   };
 }
 
+/** Which of the given canonical usernames are held, in one query. */
+export async function heldUsernames(db: Kysely<DB>, usernames: string[]): Promise<Set<string>> {
+  if (usernames.length === 0) return new Set();
+  const rows = await db.selectFrom('users').select('username').where('username', 'in', usernames).execute();
+  return new Set(rows.map((r) => r.username));
+}
+
 export type UserChanges = Partial<Pick<User, 'username' | 'email' | 'nickname' | 'password_hash'>>;
 
 /** Applies `changes` to the user; a taken username or email surfaces as a unique violation. */

@@ -8,10 +8,12 @@ import type { CallerCache } from '../http/caller-cache.ts';
 import { endOtherSessions } from '../sessions/sessions.service.ts';
 import { emailFrom, nicknameFrom, usernameBase, withSuffix } from './gateway-identity.ts';
 import { hashPassword, verifyPassword } from './password.ts';
+import { MAX_SUGGESTIONS, usernameCandidates } from './suggestions.ts';
 import {
   deleteUser,
   findUserById,
   findUserByIdentity,
+  heldUsernames,
   insertUser,
   insertUserWithIdentity,
   takenUserFields,
@@ -22,6 +24,13 @@ import {
 import { Username } from './users.schemas.ts';
 
 type UniqueUserField = 'username' | 'email';
+
+/** Up to three free alternatives to a taken canonical username, checked in one query. */
+async function usernameSuggestions(db: Kysely<DB>, taken: string): Promise<string[]> {
+  const candidates = usernameCandidates(taken);
+  const held = await heldUsernames(db, candidates);
+  return candidates.filter((name) => !held.has(name)).slice(0, MAX_SUGGESTIONS);
+}
 
 /**
  * Turns a unique violation from a user write into a 409 listing every taken field (username
@@ -42,7 +51,10 @@ async function userConflict(
     fields.push(conflict.field);
   }
   const [first, ...rest] = fields.map((field): FieldIssue => ({ field, code: 'duplicate' }));
-  return first ? new AppError('DUPLICATE_RESOURCE', { errors: [first, ...rest] }) : new AppError('DUPLICATE_RESOURCE');
+  if (!first) return new AppError('DUPLICATE_RESOURCE');
+  const suggestions =
+    fields.includes('username') && values.username !== undefined ? await usernameSuggestions(db, values.username) : undefined;
+  return new AppError('DUPLICATE_RESOURCE', { errors: [first, ...rest], suggestions });
 }
 
 export interface SignupInput {
@@ -113,7 +125,10 @@ export async function checkAvailability(
   }
   const value = query[field] ?? '';
   const taken = await takenUserFields(db, { [field]: value });
-  if (taken[field]) throw new AppError('DUPLICATE_RESOURCE', { errors: [{ field, code: 'duplicate' }] });
+  if (taken[field]) {
+    const suggestions = field === 'username' ? await usernameSuggestions(db, value) : undefined;
+    throw new AppError('DUPLICATE_RESOURCE', { errors: [{ field, code: 'duplicate' }], suggestions });
+  }
   return { field, value, available: true };
 }
 

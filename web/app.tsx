@@ -1,0 +1,138 @@
+import { render } from 'preact';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { Account } from './account.tsx';
+import { client, type User } from './api.ts';
+import { fill, MESSAGES, preferredLang, type Lang } from './i18n.ts';
+import { Login } from './login.tsx';
+import { ProjectPage } from './project.tsx';
+import { Projects } from './projects.tsx';
+import { Signup } from './signup.tsx';
+import { EnvContext, useEnv } from './ui.tsx';
+
+const LANG_KEY = 'lang';
+
+function initialLang(): Lang {
+  const chosen = localStorage.getItem(LANG_KEY);
+  return chosen === 'ko' || chosen === 'en' ? chosen : preferredLang(navigator.languages);
+}
+
+function useHash(): string {
+  const [hash, setHash] = useState(location.hash);
+  useEffect(() => {
+    const onChange = () => {
+      setHash(location.hash);
+    };
+    addEventListener('hashchange', onChange);
+    return () => {
+      removeEventListener('hashchange', onChange);
+    };
+  }, []);
+  return hash;
+}
+
+function go(route: string) {
+  location.hash = route;
+}
+
+function Nav({ user, route, onLogout, onToggleLang }: { user: User | null; route: string; onLogout: () => void; onToggleLang: () => void }) {
+  const { t } = useEnv();
+  const links: [string, string][] = user
+    ? [
+        ['#/projects', t.projects],
+        ['#/account', t.account],
+      ]
+    : [
+        ['#/signup', t.signup],
+        ['#/login', t.login],
+      ];
+  return (
+    <header class="top">
+      <p class="brand">{t.appName}</p>
+      <nav aria-label={t.nav}>
+        <ul>
+          {links.map(([href, label]) => (
+            <li key={href}>
+              <a href={href} aria-current={route.startsWith(href) ? 'page' : undefined}>
+                {label}
+              </a>
+            </li>
+          ))}
+          {user && (
+            <li>
+              <button type="button" class="link" onClick={onLogout}>
+                {t.logout}
+              </button>
+            </li>
+          )}
+        </ul>
+      </nav>
+      <button type="button" class="lang" lang={t.otherLanguage === 'English' ? 'en' : 'ko'} aria-label={t.otherLanguageLabel} onClick={onToggleLang}>
+        {t.otherLanguage}
+      </button>
+      {user && <p class="small who">{fill(t.signedInAs, { name: user.nickname })}</p>}
+    </header>
+  );
+}
+
+function App() {
+  const [lang, setLang] = useState<Lang>(initialLang);
+  const t = MESSAGES[lang];
+  const api = useMemo(() => client(lang, t.offline), [lang, t]);
+  const env = useMemo(() => ({ lang, t, api }), [lang, t, api]);
+  const [user, setUser] = useState<User | null | undefined>(undefined);
+  const hash = useHash();
+
+  useEffect(() => {
+    document.documentElement.lang = lang;
+    document.title = t.appName;
+  }, [lang, t]);
+
+  useEffect(() => {
+    void api.request<User>('GET', '/api/users/me').then((res) => {
+      setUser(res.ok ? res.data : null);
+    });
+    // Who is signed in is asked once; later changes come from this page's own actions.
+  }, []);
+
+  const signedIn = (u: User) => {
+    setUser(u);
+    go('#/projects');
+  };
+  const signedOut = () => {
+    setUser(null);
+    go('#/login');
+  };
+
+  let view;
+  const projectId = /^#\/projects\/([0-9a-f-]{36})$/.exec(hash)?.[1];
+  if (user === undefined) view = <p class="status">{t.loading}</p>;
+  else if (!user) view = hash === '#/login' ? <Login onSignedIn={signedIn} /> : <Signup onSignedIn={signedIn} />;
+  else if (projectId) view = <ProjectPage key={projectId} id={projectId} />;
+  else if (hash === '#/account') view = <Account user={user} onChanged={setUser} onDeleted={signedOut} />;
+  else view = <Projects />;
+
+  const route = user === null && hash !== '#/login' ? '#/signup' : user && !hash.startsWith('#/account') ? '#/projects' : hash;
+  return (
+    <EnvContext.Provider value={env}>
+      <Nav
+        user={user ?? null}
+        route={route}
+        onToggleLang={() => {
+          const next = lang === 'ko' ? 'en' : 'ko';
+          localStorage.setItem(LANG_KEY, next);
+          setLang(next);
+        }}
+        onLogout={() => {
+          void api.request('DELETE', '/api/sessions/current').then(signedOut);
+        }}
+      />
+      <main>{view}</main>
+    </EnvContext.Provider>
+  );
+}
+
+const root = document.getElementById('app');
+if (root) {
+  root.textContent = '';
+  render(<App />, root);
+}

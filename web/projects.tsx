@@ -1,0 +1,178 @@
+import { useEffect, useState } from 'preact/hooks';
+import { fieldMessage, type ApiError, type Project } from './api.ts';
+import { ErrorBox, Field, RequestDetails, useEnv, useFocusHeading } from './ui.tsx';
+
+type Filter = 'exclude' | 'only' | 'include';
+const PAGE = 10;
+
+/** Restores a deleted project; a live project holding the title is named, with a way to rename it. */
+export function RestoreButton({ project, label, onRestored }: { project: Project; label?: string; onRestored: (p: Project, etag: string | null) => void }) {
+  const { t, api } = useEnv();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  async function restore() {
+    setBusy(true);
+    setError(null);
+    const res = await api.request<Project>('POST', `/api/projects/${project.id}/restore`);
+    setBusy(false);
+    if (res.ok) onRestored(res.data, res.etag);
+    else setError(res.error);
+  }
+  return (
+    <div class="restore">
+      <button type="button" disabled={busy} aria-busy={busy} onClick={() => void restore()}>
+        {busy ? t.restoring : (label ?? t.restore)}
+      </button>
+      <ErrorBox error={error} />
+      {error?.conflict && (
+        <p class="small">
+          {t.restoreHeld} <a href={`#/projects/${error.conflict.id}`}>{t.renameLive}</a>
+        </p>
+      )}
+    </div>
+  );
+}
+
+function CreateProject({ onCreated }: { onCreated: (p: Project) => void }) {
+  const { t, api } = useEnv();
+  const [title, setTitle] = useState('');
+  const [description, setDescription] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [heldBy, setHeldBy] = useState<string | null>(null);
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    setHeldBy(null);
+    const res = await api.request<Project>('POST', '/api/projects', { json: { title, ...(description && { description }) } });
+    setBusy(false);
+    if (res.ok) {
+      setTitle('');
+      setDescription('');
+      onCreated(res.data);
+      return;
+    }
+    setError(res.error);
+    if (res.error.conflict) setHeldBy(res.error.conflict.id);
+  }
+
+  const titleError = error ? fieldMessage(error, 'title') : undefined;
+  return (
+    <form class="card" onSubmit={(e) => void submit(e)} noValidate aria-labelledby="new-project-title">
+      <h2 id="new-project-title">{t.newProject}</h2>
+      <Field
+        id="project-title"
+        label={t.title}
+        value={title}
+        onInput={(v) => {
+          setTitle(v);
+          setError(null);
+          setHeldBy(null);
+        }}
+        status={error ? { text: titleError ?? error.message, tone: 'bad' } : undefined}
+        invalid={Boolean(error)}
+      >
+        {heldBy && (
+          <p class="small">
+            <a href={`#/projects/${heldBy}`}>{t.openExisting}</a>
+          </p>
+        )}
+      </Field>
+      <Field id="project-description" label={t.description} value={description} onInput={setDescription} multiline />
+      <RequestDetails error={error} />
+      <button type="submit" class="primary" disabled={busy} aria-busy={busy}>
+        {busy ? t.creating : t.create}
+      </button>
+    </form>
+  );
+}
+
+export function Projects() {
+  const { t, api, lang } = useEnv();
+  const heading = useFocusHeading<HTMLHeadingElement>();
+  const [filter, setFilter] = useState<Filter>('exclude');
+  const [items, setItems] = useState<Project[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [error, setError] = useState<ApiError | null>(null);
+
+  async function load(from: string | null, replace: boolean) {
+    setLoading(true);
+    setError(null);
+    const query = new URLSearchParams({ limit: String(PAGE), deleted: filter });
+    if (from) query.set('cursor', from);
+    const res = await api.request<Project[]>('GET', `/api/projects?${query.toString()}`);
+    setLoading(false);
+    if (!res.ok) {
+      setError(res.error);
+      return;
+    }
+    setItems((old) => (replace ? res.data : [...old, ...res.data]));
+    setCursor(res.next);
+  }
+
+  useEffect(() => {
+    void load(null, true);
+    // load reads the filter it was rendered with; a new filter starts the list again.
+  }, [filter]);
+
+  const date = new Intl.DateTimeFormat(lang, { dateStyle: 'medium' });
+  return (
+    <section aria-labelledby="projects-title">
+      <h1 id="projects-title" tabIndex={-1} ref={heading}>
+        {t.projects}
+      </h1>
+      <CreateProject
+        onCreated={(p) => {
+          if (filter !== 'only') setItems((old) => [p, ...old]);
+        }}
+      />
+      <div class="toolbar">
+        <label for="project-filter">{t.show}</label>
+        <select
+          id="project-filter"
+          value={filter}
+          onChange={(e) => {
+            setFilter((e.currentTarget).value as Filter);
+          }}
+        >
+          <option value="exclude">{t.live}</option>
+          <option value="only">{t.deleted}</option>
+          <option value="include">{t.all}</option>
+        </select>
+      </div>
+      <ErrorBox error={error} />
+      <ul class="projects" aria-busy={loading}>
+        {items.map((p) => (
+          <li key={p.id} class="card project">
+            <div>
+              <a href={`#/projects/${p.id}`}>{p.title}</a>
+              {p.deletedAt && <span class="badge"> ({t.deletedBadge})</span>}
+              <p class="small">
+                {t.createdAt}: {date.format(new Date(p.createdAt))}
+              </p>
+            </div>
+            {p.deletedAt && (
+              <RestoreButton
+                project={p}
+                onRestored={(restored) => {
+                  setItems((old) => (filter === 'only' ? old.filter((x) => x.id !== p.id) : old.map((x) => (x.id === p.id ? restored : x))));
+                }}
+              />
+            )}
+          </li>
+        ))}
+      </ul>
+      <p class="status" aria-live="polite">
+        {loading ? t.loading : items.length === 0 && !error ? t.empty : ''}
+      </p>
+      {cursor && !loading && (
+        <button type="button" onClick={() => void load(cursor, false)}>
+          {t.loadMore}
+        </button>
+      )}
+    </section>
+  );
+}
