@@ -6,30 +6,42 @@ import { migrate } from './db/migrations.ts';
 import { purgeExpiredKeys } from './idempotency/idempotency.repository.ts';
 import { createLogger } from './logger.ts';
 import { startNodeServer } from './node-server.ts';
+import { startupFailure } from './startup-failure.ts';
 import { purgeOldCounters } from './rate-limits/rate-limits.repository.ts';
 
 /** In-flight requests get this long to finish after SIGTERM before the process gives up on them. */
 const DRAIN_LIMIT_MS = 10_000;
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 
+/** Start-up failures are one line on stderr naming the setting, and exit code 1. */
+function exitWith(line: string): never {
+  process.stderr.write(`${line}\n`);
+  process.exit(1);
+}
+
 function configOrExit(): Config {
   try {
     return loadConfig();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    process.exit(1);
+    exitWith(err.message);
   }
 }
 
 const config = configOrExit();
 const logger = createLogger(config.logLevel);
-const database = await openConfiguredDb(config, logger);
-await migrate(database.db);
+const database = await openConfiguredDb(config, logger).catch((err: unknown) => exitWith(startupFailure('database', err, config)));
+await migrate(database.db).catch((err: unknown) => exitWith(startupFailure('migrate', err, config)));
 const app = createApp({ db: database.db, config, logger, socketAddress: (c) => getConnInfo(c).remote.address });
 
+let listening = false;
 const server = startNodeServer(app, config.port, (port) => {
+  listening = true;
   logger.info({ port, database: database.kind }, 'listening');
+});
+server.once('error', (err) => {
+  if (!listening) exitWith(startupFailure('listen', err, config));
+  throw err;
 });
 
 function purge(): void {
