@@ -19,6 +19,8 @@ const ConfigSchema = z.object({
   DATABASE_URL: z
     .string()
     .regex(/^(postgres(ql)?|pglite):\/\/./, 'must start with postgres://, postgresql:// or pglite://')
+    // node-postgres parses it as a URL only when it first connects; a typo should not wait for that.
+    .refine((url) => url.startsWith('pglite://') || URL.canParse(url), 'is not a valid URL')
     .default('pglite://./.data/pglite'),
   DEFAULT_LOCALE: z.enum(['ko', 'en'], { error: 'must be ko or en' }).default('ko'),
   COOKIE_SECURE: z.enum(['true', 'false', 'auto'], { error: 'must be true, false or auto' }).default('auto'),

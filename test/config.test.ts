@@ -44,6 +44,7 @@ describe('loadConfig', () => {
     [{ PORT: 'http' }, 'Invalid configuration: PORT must be a whole number'],
     [{ PORT: '70000' }, 'Invalid configuration: PORT must be at most 65535'],
     [{ DATABASE_URL: 'mysql://x' }, 'Invalid configuration: DATABASE_URL must start with postgres://, postgresql:// or pglite://'],
+    [{ DATABASE_URL: 'postgres://postgres@[db/x' }, 'Invalid configuration: DATABASE_URL is not a valid URL'],
     [{ DEFAULT_LOCALE: 'fr' }, 'Invalid configuration: DEFAULT_LOCALE must be ko or en'],
     [{ COOKIE_SECURE: 'yes' }, 'Invalid configuration: COOKIE_SECURE must be true, false or auto'],
     [{ SESSION_IDLE_MINUTES: '0' }, 'Invalid configuration: SESSION_IDLE_MINUTES must be at least 1'],

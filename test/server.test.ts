@@ -1,23 +1,123 @@
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request, type Server } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { PGlite } from '@electric-sql/pglite';
+import { describe, expect, inject, it } from 'vitest';
+import { redactUrl } from '../src/db/database.ts';
 import { NODE_SERVER_LIMITS, startNodeServer } from '../src/entry/node-server.ts';
-import { startTestApp } from './support/harness.ts';
+import { onPostgres, startTestApp } from './support/harness.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-describe('npm start', () => {
+/** Runs the server until it exits (start-up failures do), with `env` over the test's own. */
+function startServer(env: Record<string, string>, options: { uid?: number; gid?: number } = {}) {
+  return spawnSync(process.execPath, ['--import', 'tsx', 'src/entry/server.ts'], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: 'silent', ...env },
+    encoding: 'utf8',
+    timeout: 100_000,
+    ...options,
+  });
+}
+
+/** A port that nothing listens on once this returns. */
+async function closedPort(): Promise<number> {
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+// Each case starts a real server process, an embedded database and all: slow on a busy machine.
+describe('npm start', { timeout: 120_000 }, () => {
   it('an invalid variable stops start-up with one line naming it', () => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/entry/server.ts'], {
-      cwd: root,
-      env: { ...process.env, PORT: 'eighty', DATABASE_URL: 'pglite://memory' },
-      encoding: 'utf8',
-      timeout: 20_000,
-    });
+    const run = startServer({ PORT: 'eighty', DATABASE_URL: 'pglite://memory' });
     expect(run.status).toBe(1);
     expect(run.stderr).toBe('Invalid configuration: PORT must be a whole number\n');
     expect(run.stdout).toBe('');
+  });
+
+  it('a DATABASE_URL that is not a URL stops start-up with one line naming it', () => {
+    const run = startServer({ DATABASE_URL: 'postgres://postgres@[db/projects' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe('Invalid configuration: DATABASE_URL is not a valid URL\n');
+  });
+
+  it('a port in use stops start-up with one line naming PORT', async () => {
+    const holder = createServer().listen(0);
+    await once(holder, 'listening');
+    const { port } = holder.address() as AddressInfo;
+    try {
+      const run = startServer({ PORT: String(port), DATABASE_URL: 'pglite://memory' });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toBe(`Cannot listen: PORT ${port} is already in use\n`);
+    } finally {
+      holder.close();
+    }
+  });
+
+  // Ports below ip_unprivileged_port_start need privileges: root has them, so the test drops to
+  // nobody; a machine that lets anyone bind port 1 cannot show the failure.
+  const unprivilegedFrom = Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8'));
+  it.skipIf(!(unprivilegedFrom > 1))('a port that needs privileges stops start-up with one line naming PORT', () => {
+    const nobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    const run = startServer({ PORT: '1', DATABASE_URL: 'pglite://memory', HOME: tmpdir() }, nobody);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe('Cannot listen: PORT 1 needs privileges this process does not have\n');
+  });
+
+  it('a database that refuses connections stops start-up with one line naming DATABASE_URL', async () => {
+    const port = await closedPort();
+    const run = startServer({ DATABASE_URL: `postgres://app:secret@127.0.0.1:${port}/projects`, PORT: String(await closedPort()) });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(
+      `Cannot reach the database at DATABASE_URL (postgres://app:***@127.0.0.1:${port}/projects): connect ECONNREFUSED 127.0.0.1:${port}\n`,
+    );
+  });
+
+  it('an embedded database that cannot be created stops start-up with one line naming DATABASE_URL', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'projects-api-startup-'));
+    writeFileSync(join(dir, 'file'), '');
+    try {
+      const run = startServer({ DATABASE_URL: `pglite://${dir}/file/db`, PORT: String(await closedPort()) });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toBe(
+        `Cannot open the database at DATABASE_URL (pglite://${dir}/file/db): ENOTDIR: not a directory, mkdir '${dir}/file/db'\n`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a migration that fails stops start-up with one line naming DATABASE_URL', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'projects-api-startup-'));
+    try {
+      // A database that already holds a table of the first migration's name, of another shape.
+      const pglite = new PGlite(dir);
+      await pglite.exec('create table users (x int)');
+      await pglite.close();
+      const run = startServer({ DATABASE_URL: `pglite://${dir}`, PORT: String(await closedPort()) });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toMatch(new RegExp(`^Migration failed on DATABASE_URL \\(pglite://${dir}\\): .*"users" already exists\n$`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.runIf(onPostgres())('a database that refuses the login stops start-up with one line naming DATABASE_URL', async () => {
+    const spec = inject('testDatabase');
+    if (spec.kind !== 'postgres') return;
+    const url = new URL(spec.adminUrl);
+    url.username = 'no_such_role_for_projects_api';
+    const run = startServer({ DATABASE_URL: url.toString(), PORT: String(await closedPort()) });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(`Cannot reach the database at DATABASE_URL (${redactUrl(url.toString())}): role "no_such_role_for_projects_api" does not exist\n`);
   });
 });
 

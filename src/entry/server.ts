@@ -7,31 +7,43 @@ import { loadWebAssets } from '../http/web-page.ts';
 import { createLogger } from '../logger.ts';
 import { runMaintenance } from '../maintenance.ts';
 import { NODE_APP_BINDINGS, startNodeServer } from './node-server.ts';
+import { startupFailure } from './startup-failure.ts';
 
 /** In-flight requests get this long to finish after SIGTERM before the process gives up on them. */
 const DRAIN_LIMIT_MS = 10_000;
 const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000;
+
+/** Start-up failures are one line on stderr naming the setting, and exit code 1. */
+function exitWith(line: string): never {
+  process.stderr.write(`${line}\n`);
+  process.exit(1);
+}
 
 function configOrExit(): Config {
   try {
     return loadConfig();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    process.exit(1);
+    exitWith(err.message);
   }
 }
 
 const config = configOrExit();
 const logger = createLogger(config.logLevel);
-const database = await openConfiguredDb(config, logger);
-await migrate(database.db);
+const database = await openConfiguredDb(config, logger).catch((err: unknown) => exitWith(startupFailure('database', err, config)));
+await migrate(database.db).catch((err: unknown) => exitWith(startupFailure('migrate', err, config)));
 // dist/server.mjs finds the page the same build wrote next to it.
 const webAssets = loadWebAssets(fileURLToPath(new URL('web', import.meta.url)));
 const app = createApp({ db: database.db, config, logger, ...NODE_APP_BINDINGS, webAssets });
 
+let listening = false;
 const server = startNodeServer(app, config.port, {}, (port) => {
+  listening = true;
   logger.info({ port, database: database.kind }, 'listening');
+});
+server.once('error', (err) => {
+  if (!listening) exitWith(startupFailure('listen', err, config));
+  throw err;
 });
 
 function maintain(): void {
