@@ -66,7 +66,7 @@ export function sessionsRoutes(deps: AppDeps) {
       summary: 'Log out: revoke this session and clear the cookie',
       security: SESSION_SECURITY,
       middleware: [requireAuth(deps)] as const,
-      responses: { 204: { description: 'Revoked' }, ...errorResponses('UNAUTHENTICATED') },
+      responses: { 204: { description: 'Revoked' }, ...errorResponses('UNAUTHENTICATED', 'FORBIDDEN') },
     }),
     async (c) => {
       await logOut(db, deps.callers, c.get('caller').sessionHash);
