@@ -13,7 +13,7 @@ import { docsRoutes } from './http/docs.ts';
 import type { AppDeps, AppEnv } from './http/app-deps.ts';
 import { allowedMethods } from './http/method-not-allowed.ts';
 import { ClientAbort, readWebBody, type BodyReader } from './http/body-reader.ts';
-import { clientAddress, requestedOrigin } from './http/proxy.ts';
+import { clientAddress, requestedOrigin, requestedScheme, urlScheme, type Scheme } from './http/proxy.ts';
 import { requestContext } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { validationHook } from './http/validation.ts';
@@ -41,6 +41,8 @@ export interface CreateAppOptions {
    * with it. For what only the entry point can judge about a request.
    */
   beforeRoutes?: (c: Context) => Promise<void> | void;
+  /** The scheme of the connection the request came on; by default the request URL's. */
+  connectionScheme?: (c: Context) => Scheme;
   /** Reads a request body within a limit; defaults to reading the web Request's stream. */
   readBody?: BodyReader;
   /** The built web page, served at `/`; loaded by the entry point (see loadWebAssets). None by default. */
@@ -94,20 +96,22 @@ export function createApp({
   beforeRoutes,
   readBody = readWebBody,
   webAssets = new Map(),
+  connectionScheme = urlScheme,
 }: CreateAppOptions) {
+  const hops = config.trustProxyHops;
   const deps: AppDeps = {
     db,
     config,
     clientIp: (c) => clientAddress(c, socketAddress(c), config.trustProxyHops),
-    requestOrigin: (c) => requestedOrigin(c, config.trustProxyHops),
+    requestOrigin: (c) => requestedOrigin(c, (c as Context<AppEnv>).get('scheme'), hops),
     callers: new CallerCache(CALLER_CACHE_MS),
     readBody,
     trustedIdentityClaims: config.trustGatewayAuth && trustedIdentityClaims ? trustedIdentityClaims : () => undefined,
   };
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
-  app.use(requestContext(logger, config.defaultLocale));
-  app.use(securityHeaders(config.trustProxyHops));
+  app.use(requestContext(logger, config.defaultLocale, (c) => requestedScheme(c, connectionScheme(c), hops)));
+  app.use(securityHeaders());
   if (beforeRoutes) {
     app.use(async (c, next) => {
       await beforeRoutes(c);

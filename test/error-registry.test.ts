@@ -56,7 +56,7 @@ describe('/openapi.json', () => {
     ]);
     expect(doc.components.schemas.Error.properties.code.enum).toEqual([...ERROR_CODES]);
     const create = doc.paths['/api/projects'].post;
-    expect(Object.keys(create.responses).sort()).toEqual(['201', '400', '401', '409', '413', '415', '422', '500', '503']);
+    expect(Object.keys(create.responses).sort()).toEqual(['201', '400', '401', '403', '409', '413', '415', '422', '500', '503']);
     expect(create.parameters).toEqual([expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false })]);
     expect(create.responses['409'].content['application/problem+json'].schema.$ref).toBe('#/components/schemas/Problem');
     expect(doc.components.schemas.ProjectCreateRequest).toMatchObject({

@@ -221,6 +221,19 @@ describe('CSRF', () => {
     }
   });
 
+  it('OpenAPI documents the 403 on every unsafe operation a cookie (or a login form) can reach', async () => {
+    const doc = (await (await t.app.request('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, { security?: Record<string, unknown>[]; responses: Record<string, unknown> }>>;
+    };
+    const unsafe = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.entries(ops)
+        .filter(([method, op]) => ['post', 'patch', 'put', 'delete'].includes(method) && (path === '/api/sessions' || (op.security ?? []).some((s) => 'cookie' in s)))
+        .map(([method, op]) => [`${method} ${path}`, Object.keys(op.responses)] as const),
+    );
+    expect(unsafe.length).toBeGreaterThan(5);
+    for (const [operation, statuses] of unsafe) expect(statuses, operation).toContain('403');
+  });
+
   it('login CSRF: a login from a foreign page is 403 without any cookie, and starts no session', async () => {
     const { user, password } = await t.signUp();
     const sessions = async () =>

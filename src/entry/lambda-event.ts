@@ -5,7 +5,10 @@ interface EventParts {
   rawPath?: string;
   body?: string | null;
   isBase64Encoded?: boolean;
+  headers?: Record<string, string | undefined> | null;
+  multiValueHeaders?: Record<string, string[] | undefined> | null;
   requestContext?: {
+    elb?: unknown;
     stage?: string;
     authorizer?: { claims?: unknown; jwt?: { claims?: unknown } | null } | null;
   };
@@ -14,6 +17,17 @@ interface EventParts {
 // Standard alphabet with padding, as API Gateway and ALB encode bodies. `atob` alone would accept
 // "Hello from Lambda" (it skips spaces), which no gateway ever sends as base64.
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * The scheme the client used: API Gateway serves https only; an ALB listener may be http, and the
+ * ALB writes which into `X-Forwarded-Proto` itself.
+ */
+export function connectionScheme(event: LambdaEvent): 'http' | 'https' {
+  const { requestContext, headers, multiValueHeaders } = event as EventParts;
+  if (requestContext?.elb === undefined) return 'https';
+  const proto = headers?.['x-forwarded-proto'] ?? multiValueHeaders?.['x-forwarded-proto']?.at(-1);
+  return proto?.toLowerCase() === 'http' ? 'http' : 'https';
+}
 
 /** True when the event says its body is base64 but the body is not. */
 export function hasUndecodableBody(event: LambdaEvent): boolean {

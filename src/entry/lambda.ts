@@ -10,7 +10,7 @@ import { RETRY_AFTER_SECONDS } from '../http/to-app-error.ts';
 import { loadWebAssets } from '../http/web-page.ts';
 import { createLogger } from '../logger.ts';
 import { runMaintenance } from '../maintenance.ts';
-import { authorizerClaims, hasUndecodableBody, isScheduledEvent, withoutStagePrefix, type ScheduledEvent } from './lambda-event.ts';
+import { authorizerClaims, hasUndecodableBody, isScheduledEvent, withoutStagePrefix, type ScheduledEvent, connectionScheme } from './lambda-event.ts';
 
 // Everything up to `handler` runs once per container, in Lambda's init phase; invocations reuse
 // the configuration, the pool and the app.
@@ -77,6 +77,7 @@ const app = createApp({
   // The artifact carries the page in web/, next to index.mjs.
   webAssets: loadWebAssets(fileURLToPath(new URL('web', import.meta.url))),
   socketAddress: (c) => getConnInfo(c).remote.address,
+  connectionScheme: (c) => connectionScheme(eventOf(c)),
   trustedIdentityClaims: (c) => authorizerClaims(eventOf(c)),
   // An event whose body could not be decoded, and a schema that is not current, are answered
   // before any route.

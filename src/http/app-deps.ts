@@ -22,6 +22,8 @@ export interface AppEnv {
     locale: Locale;
     logger: Logger;
     caller: Caller;
+    /** The scheme the client used (the connection's, or a trusted proxy's X-Forwarded-Proto). */
+    scheme: 'http' | 'https';
   };
 }
 

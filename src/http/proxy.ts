@@ -25,24 +25,29 @@ export function requestedHost(c: Context, hops: number): string | undefined {
   return forwarded ?? c.req.header('host') ?? new URL(c.req.url).host;
 }
 
-/**
- * The scheme the client used: `X-Forwarded-Proto` behind a trusted proxy (the entry the outermost
- * one wrote), else the connection's. The Node entry puts the socket's scheme in the URL, whatever
- * an absolute-form request target claimed.
- */
-export function requestedScheme(c: Context, hops: number): 'http' | 'https' {
-  const chain = hops > 0 ? forwardedList(c, 'x-forwarded-proto') : [];
-  const forwarded = chain[Math.max(chain.length - hops, 0)]?.toLowerCase();
-  if (forwarded === 'http' || forwarded === 'https') return forwarded;
+export type Scheme = 'http' | 'https';
+
+/** The scheme in the request's URL: the Node entry puts the socket's there, whatever an absolute-form target claimed. */
+export function urlScheme(c: Context): Scheme {
   return new URL(c.req.url).protocol === 'https:' ? 'https' : 'http';
 }
 
+/**
+ * The scheme the client used: `X-Forwarded-Proto` behind a trusted proxy (the entry the outermost
+ * one wrote), else the connection's, as the entry point knows it.
+ */
+export function requestedScheme(c: Context, connection: Scheme, hops: number): Scheme {
+  const chain = hops > 0 ? forwardedList(c, 'x-forwarded-proto') : [];
+  const forwarded = chain[Math.max(chain.length - hops, 0)]?.toLowerCase();
+  return forwarded === 'http' || forwarded === 'https' ? forwarded : connection;
+}
+
 /** The request's own origin (scheme, host, port; default ports elided), as a browser would write it. */
-export function requestedOrigin(c: Context, hops: number): string | undefined {
+export function requestedOrigin(c: Context, scheme: Scheme, hops: number): string | undefined {
   const host = requestedHost(c, hops);
   if (host === undefined) return undefined;
   try {
-    return new URL(`${requestedScheme(c, hops)}://${host}`).origin;
+    return new URL(`${scheme}://${host}`).origin;
   } catch {
     return undefined;
   }

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import type { Locale } from '../errors/messages.ts';
 import type { AppEnv } from './app-deps.ts';
@@ -12,7 +12,7 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * UUID) on the response and in context, the negotiated locale, a child logger carrying the id,
  * and one JSON access-log line per request.
  */
-export function requestContext(logger: Logger, defaultLocale: Locale): MiddlewareHandler<AppEnv> {
+export function requestContext(logger: Logger, defaultLocale: Locale, scheme: (c: Context) => AppEnv['Variables']['scheme']): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = performance.now();
     const offered = c.req.header('x-request-id');
@@ -21,6 +21,7 @@ export function requestContext(logger: Logger, defaultLocale: Locale): Middlewar
     c.set('requestId', requestId);
     c.set('locale', negotiateLocale(c.req.header('accept-language'), defaultLocale));
     c.set('logger', log);
+    c.set('scheme', scheme(c));
     c.header('X-Request-Id', requestId);
     await next();
     log.info(

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import { requestedScheme } from './proxy.ts';
+import type { AppEnv } from './app-deps.ts';
 
 // An API answers JSON to programs: nothing it sends should be sniffed, framed, cached by shared
 // caches, or leak the URL onward. The docs page needs its own scripts and styles.
@@ -15,11 +15,8 @@ function policyFor(path: string): string {
   return API_POLICY;
 }
 
-/**
- * Secure response headers for every response (OWASP secure headers, as relevant to an API); HSTS
- * when the client used https (`proxyHops`: see requestedScheme).
- */
-export function securityHeaders(proxyHops: number): MiddlewareHandler {
+/** Secure response headers for every response (OWASP secure headers, as relevant to an API); HSTS over https. */
+export function securityHeaders(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     await next();
     const headers = c.res.headers;
@@ -29,7 +26,7 @@ export function securityHeaders(proxyHops: number): MiddlewareHandler {
     headers.set('Cross-Origin-Resource-Policy', 'same-origin');
     headers.set('Content-Security-Policy', policyFor(c.req.path));
     if (c.req.path.startsWith('/api/')) headers.set('Cache-Control', 'no-store');
-    if (requestedScheme(c, proxyHops) === 'https') headers.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+    if (c.get('scheme') === 'https') headers.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
     headers.delete('X-Powered-By');
   };
 }

@@ -57,6 +57,7 @@ export function projectsRoutes(deps: AppDeps) {
           'INVALID_JSON',
           'VALIDATION_FAILED',
           'UNAUTHENTICATED',
+          'FORBIDDEN',
           'DUPLICATE_RESOURCE',
           'IDEMPOTENCY_KEY_IN_USE',
           'IDEMPOTENCY_KEY_MISMATCH',
@@ -130,6 +131,7 @@ export function projectsRoutes(deps: AppDeps) {
           'INVALID_JSON',
           'VALIDATION_FAILED',
           'UNAUTHENTICATED',
+          'FORBIDDEN',
           'NOT_FOUND_RESOURCE',
           'DUPLICATE_RESOURCE',
           'RESOURCE_STATE_CONFLICT',
@@ -164,7 +166,7 @@ export function projectsRoutes(deps: AppDeps) {
       request: { params: IdParams, headers: IfMatchHeader },
       responses: {
         204: { description: 'Deleted' },
-        ...errorResponses('UNAUTHENTICATED', 'NOT_FOUND_RESOURCE', 'PRECONDITION_FAILED', 'RESOURCE_STATE_CONFLICT'),
+        ...errorResponses('UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND_RESOURCE', 'PRECONDITION_FAILED', 'RESOURCE_STATE_CONFLICT'),
       },
     }),
     async (c) => {
@@ -186,7 +188,15 @@ export function projectsRoutes(deps: AppDeps) {
       request: { params: IdParams, headers: IdempotencyKeyHeader },
       responses: {
         200: single('The restored project'),
-        ...errorResponses('VALIDATION_FAILED', 'UNAUTHENTICATED', 'NOT_FOUND_RESOURCE', 'DUPLICATE_RESOURCE', 'IDEMPOTENCY_KEY_IN_USE', 'IDEMPOTENCY_KEY_MISMATCH'),
+        ...errorResponses(
+          'VALIDATION_FAILED',
+          'UNAUTHENTICATED',
+          'FORBIDDEN',
+          'NOT_FOUND_RESOURCE',
+          'DUPLICATE_RESOURCE',
+          'IDEMPOTENCY_KEY_IN_USE',
+          'IDEMPOTENCY_KEY_MISMATCH',
+        ),
       },
     }),
     async (c) => {

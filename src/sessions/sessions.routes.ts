@@ -73,7 +73,7 @@ export function sessionsRoutes(deps: AppDeps) {
         'Revokes the session that authenticated this request and clears the cookie; the token no longer works.',
       security: SESSION_SECURITY,
       middleware: [requireAuth(deps)] as const,
-      responses: { 204: { description: 'Revoked' }, ...errorResponses('UNAUTHENTICATED') },
+      responses: { 204: { description: 'Revoked' }, ...errorResponses('UNAUTHENTICATED', 'FORBIDDEN') },
     }),
     async (c) => {
       await logOut(db, deps.callers, c.get('caller').sessionHash);
