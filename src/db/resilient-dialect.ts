@@ -10,7 +10,7 @@ import type {
   QueryResult,
   TransactionSettings,
 } from 'kysely';
-import { isConnectionLost, sqlState } from './driver-errors.ts';
+import { isConnectionLost, isStalePlan, sqlState } from './driver-errors.ts';
 
 /** Thrown when no connection frees up in time; classified as the database being unavailable. */
 export class PoolTimeoutError extends Error {
@@ -40,10 +40,13 @@ function asConnectionError(err: unknown): unknown {
 /** Attempts in all (the first included) for work refused with 40001 / 40P01. */
 export const TRANSIENT_ATTEMPTS = 3;
 
-/** Serialization failure and deadlock victim: PostgreSQL rolled the work back, so it may run again. */
+/**
+ * Serialization failure and deadlock victim: PostgreSQL rolled the work back, so it may run again.
+ * So may a statement whose prepared plan a migration made stale: the driver prepares it afresh.
+ */
 export function isTransient(err: unknown): boolean {
   const state = sqlState(err);
-  return state === '40001' || state === '40P01';
+  return state === '40001' || state === '40P01' || isStalePlan(err);
 }
 
 function pause(attempt: number): Promise<void> {

@@ -1,8 +1,12 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
+import { columnList } from '../db/columns.ts';
 import type { DB, ProjectsTable } from '../db/schema.ts';
 
 /** A project row as the service sees it. */
 export type Project = Selectable<ProjectsTable>;
+
+// Named, never `*` (see columnList).
+const COLUMNS = ['id', 'owner_id', 'title', 'title_key', 'description', 'version', 'created_at', 'updated_at', 'deleted_at'] as const;
 
 /** Versions an `If-Match` accepts: `any` for `*`, else the listed ones. */
 export type VersionCondition = 'any' | readonly number[];
@@ -29,11 +33,11 @@ export async function insertProjectUnlessTaken(db: Kysely<DB>, project: NewProje
       insert into projects (owner_id, title, title_key, description)
       values (${project.owner_id}, ${project.title}, ${project.title_key}, ${project.description})
       on conflict (owner_id, title_key) where deleted_at is null and title_key is not null do nothing
-      returning *
+      returning ${columnList(COLUMNS)}
     )
-    select inserted.*, false as taken from inserted
+    select ${columnList(COLUMNS, 'inserted')}, false as taken from inserted
     union all
-    select p.*, true as taken from projects p
+    select ${columnList(COLUMNS, 'p')}, true as taken from projects p
     where not exists (select 1 from inserted)
       and p.owner_id = ${project.owner_id} and p.title_key = ${project.title_key} and p.deleted_at is null`.execute(db);
   const row = rows[0];
@@ -46,7 +50,7 @@ export async function insertProjectUnlessTaken(db: Kysely<DB>, project: NewProje
 
 /** The owner's project, deleted or not. */
 export function findProject(db: Kysely<DB>, ownerId: string, id: string): Promise<Project | undefined> {
-  return db.selectFrom('projects').selectAll().where('id', '=', id).where('owner_id', '=', ownerId).executeTakeFirst();
+  return db.selectFrom('projects').select(COLUMNS).where('id', '=', id).where('owner_id', '=', ownerId).executeTakeFirst();
 }
 
 /** The id of the owner's live project holding `titleKey`, to point a 409 at it. */
@@ -69,7 +73,7 @@ export interface ListOptions {
 
 /** Newest first, keyset-paginated on (created_at, id); fetches one extra row to tell if more follow. */
 export function listProjects(db: Kysely<DB>, ownerId: string, options: ListOptions): Promise<Project[]> {
-  let query = db.selectFrom('projects').selectAll().where('owner_id', '=', ownerId);
+  let query = db.selectFrom('projects').select(COLUMNS).where('owner_id', '=', ownerId);
   // `created_at IS NOT NULL` is always true: it selects projects_owner_live_created (migration 0004).
   if (options.deleted === 'exclude') query = query.where('deleted_at', 'is', null).where('created_at', 'is not', null);
   if (options.deleted === 'only') query = query.where('deleted_at', 'is not', null);
@@ -108,7 +112,7 @@ export function updateLiveProject(
 ): Promise<Project | undefined> {
   return updateLiveAt(db, ownerId, id, versions)
     .set((eb) => ({ ...changes, version: eb('version', '+', 1), updated_at: eb.fn('now') }))
-    .returningAll()
+    .returning(COLUMNS)
     .executeTakeFirst();
 }
 
@@ -121,7 +125,7 @@ export function softDeleteProject(
 ): Promise<Project | undefined> {
   return updateLiveAt(db, ownerId, id, versions)
     .set((eb) => ({ deleted_at: eb.fn('now'), version: eb('version', '+', 1), updated_at: eb.fn('now') }))
-    .returningAll()
+    .returning(COLUMNS)
     .executeTakeFirst();
 }
 
@@ -133,6 +137,6 @@ export function restoreProject(db: Kysely<DB>, ownerId: string, id: string): Pro
     .where('id', '=', id)
     .where('owner_id', '=', ownerId)
     .where('deleted_at', 'is not', null)
-    .returningAll()
+    .returning(COLUMNS)
     .executeTakeFirst();
 }
