@@ -10,6 +10,7 @@ import {
 } from 'kysely';
 import type pg from 'pg';
 import { isConnectionFatal, isStalePlan } from './driver-errors.ts';
+import type { ImmediateAcquire } from './resilient-dialect.ts';
 
 /** How many distinct statements get a name; past this, statements run unnamed. */
 const MAX_NAMED_STATEMENTS = 256;
@@ -94,11 +95,16 @@ class PgConnection implements DatabaseConnection {
 // message can arrive before the socket closes, so the pool would hand the dead client to the next
 // query. This driver keeps Kysely's transaction and savepoint SQL and replaces only how
 // connections are acquired and released.
-class PgDriver extends PostgresDriver {
+class PgDriver extends PostgresDriver implements ImmediateAcquire {
   readonly #names = new StatementNames();
 
   constructor(private readonly pool: pg.Pool) {
     super({ pool });
+  }
+
+  /** An idle client and nobody queued before us: `connect()` hands it over without waiting. */
+  canAcquireNow(): boolean {
+    return this.pool.idleCount > 0 && this.pool.waitingCount === 0;
   }
 
   override async acquireConnection(): Promise<DatabaseConnection> {

@@ -4,6 +4,7 @@ import { AppError } from '../errors/app-error.ts';
 import { RETRY_AFTER_SECONDS } from '../errors/to-app-error.ts';
 import type { AppDeps, AppEnv } from '../http/env.ts';
 import { errorResponses, jsonResponse, ok, success } from '../http/openapi.ts';
+import { requestLogger } from '../http/request-context.ts';
 
 const HealthSchema = success(z.object({ status: z.enum(['live', 'ready']) })).openapi('Health');
 
@@ -34,7 +35,7 @@ export function healthRoutes({ db }: AppDeps) {
       try {
         await sql`select 1`.execute(db);
       } catch (err) {
-        c.get('logger').warn({ err }, 'database not ready');
+        requestLogger(c).warn({ err }, 'database not ready');
         throw new AppError('SERVICE_UNAVAILABLE', { headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) } });
       }
       return c.json(ok({ status: 'ready' as const }), 200);

@@ -19,6 +19,7 @@ export interface AppEnv {
   Variables: {
     requestId: string;
     locale: Locale;
+    /** The app's logger; requestLogger(c) binds the request id. */
     logger: Logger;
     caller: Caller;
   };

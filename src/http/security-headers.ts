@@ -5,18 +5,35 @@ import type { MiddlewareHandler } from 'hono';
 const API_POLICY = "default-src 'none'; frame-ancestors 'none'";
 const DOCS_POLICY = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
 
-/** Secure response headers for every response (OWASP secure headers, as relevant to an API). */
+const COMMON: [string, string][] = [
+  ['X-Content-Type-Options', 'nosniff'],
+  ['X-Frame-Options', 'DENY'],
+  ['Referrer-Policy', 'no-referrer'],
+  ['Cross-Origin-Resource-Policy', 'same-origin'],
+];
+const FOR_API: [string, string][] = [...COMMON, ['Content-Security-Policy', API_POLICY], ['Cache-Control', 'no-store']];
+const FOR_DOCS: [string, string][] = [...COMMON, ['Content-Security-Policy', DOCS_POLICY]];
+const FOR_OTHERS: [string, string][] = [...COMMON, ['Content-Security-Policy', API_POLICY]];
+const HSTS: [string, string] = ['Strict-Transport-Security', 'max-age=31536000; includeSubDomains'];
+
+/**
+ * Secure response headers for every response (OWASP secure headers, as relevant to an API). They
+ * go into the headers the context builds every response from, once, before the handler runs; only
+ * a response the handler built itself is given them afterwards.
+ */
 export function securityHeaders(): MiddlewareHandler {
   return async (c, next) => {
+    const { path } = c.req;
+    const wanted = path.startsWith('/api/') ? FOR_API : path.startsWith('/docs') ? FOR_DOCS : FOR_OTHERS;
+    const https = c.req.url.startsWith('https:');
+    for (const [name, value] of wanted) c.header(name, value);
+    if (https) c.header(...HSTS);
     await next();
     const headers = c.res.headers;
-    headers.set('X-Content-Type-Options', 'nosniff');
-    headers.set('X-Frame-Options', 'DENY');
-    headers.set('Referrer-Policy', 'no-referrer');
-    headers.set('Cross-Origin-Resource-Policy', 'same-origin');
-    headers.set('Content-Security-Policy', c.req.path.startsWith('/docs') ? DOCS_POLICY : API_POLICY);
-    if (c.req.path.startsWith('/api/')) headers.set('Cache-Control', 'no-store');
-    if (new URL(c.req.url).protocol === 'https:') headers.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+    if (!headers.has('X-Content-Type-Options')) {
+      for (const [name, value] of wanted) headers.set(name, value);
+      if (https) headers.set(...HSTS);
+    }
     headers.delete('X-Powered-By');
   };
 }

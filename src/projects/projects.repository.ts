@@ -7,6 +7,9 @@ export type Project = Selectable<ProjectsTable>;
 
 // Named, never `*` (see columnList).
 const COLUMNS = ['id', 'owner_id', 'title', 'title_key', 'description', 'version', 'created_at', 'updated_at', 'deleted_at'] as const;
+const RETURNED = columnList(COLUMNS);
+const INSERTED = columnList(COLUMNS, 'inserted');
+const HOLDER = columnList(COLUMNS, 'p');
 
 /** Versions an `If-Match` accepts: `any` for `*`, else the listed ones. */
 export type VersionCondition = 'any' | readonly number[];
@@ -33,11 +36,11 @@ export async function insertProjectUnlessTaken(db: Kysely<DB>, project: NewProje
       insert into projects (owner_id, title, title_key, description)
       values (${project.owner_id}, ${project.title}, ${project.title_key}, ${project.description})
       on conflict (owner_id, title_key) where deleted_at is null and title_key is not null do nothing
-      returning ${columnList(COLUMNS)}
+      returning ${RETURNED}
     )
-    select ${columnList(COLUMNS, 'inserted')}, false as taken from inserted
+    select ${INSERTED}, false as taken from inserted
     union all
-    select ${columnList(COLUMNS, 'p')}, true as taken from projects p
+    select ${HOLDER}, true as taken from projects p
     where not exists (select 1 from inserted)
       and p.owner_id = ${project.owner_id} and p.title_key = ${project.title_key} and p.deleted_at is null`.execute(db);
   const row = rows[0];
