@@ -9,6 +9,13 @@ import { PgDialect } from './pg-dialect.ts';
 import { ResilientDialect } from './resilient-dialect.ts';
 import type { DB } from './schema.ts';
 
+/**
+ * The embedded PostgreSQL's buffer cache. Its default, 128 MB, is touched when it starts: about
+ * 130 MB more RSS and a slower start on every restart. This service's working set on one machine
+ * fits in far less, and what does not is one read away in the OS page cache.
+ */
+const PGLITE_SHARED_BUFFERS = '32MB';
+
 /** An open database: the Kysely handle and how to close it. */
 export type Database = {
   db: Kysely<DB>;
@@ -75,6 +82,7 @@ export async function createDb(url: string, options: CreateDbOptions = {}): Prom
     const pglite = new PGlite({
       ...(inMemory ? {} : { dataDir: location }),
       ...(options.loadDataDir && { loadDataDir: options.loadDataDir }),
+      startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`],
     });
     await pglite.waitReady;
     // The dialect serialises connections: PGlite has exactly one, so requests queue for it.

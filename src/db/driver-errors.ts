@@ -58,3 +58,12 @@ export function isConnectionFatal(err: unknown): boolean {
 export function isDataException(err: unknown): boolean {
   return sqlState(err)?.startsWith('22') ?? false;
 }
+
+/**
+ * Whether PostgreSQL refused to run a prepared statement because a migration changed the type of
+ * what it returns ("cached plan must not change result type", raised while revalidating the plan).
+ * The same text prepared again runs.
+ */
+export function isStalePlan(err: unknown): boolean {
+  return sqlState(err) === '0A000' && (err as { routine?: unknown }).routine === 'RevalidateCachedQuery';
+}

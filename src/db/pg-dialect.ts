@@ -9,7 +9,44 @@ import {
   type QueryResult,
 } from 'kysely';
 import type pg from 'pg';
-import { isConnectionFatal } from './driver-errors.ts';
+import { isConnectionFatal, isStalePlan } from './driver-errors.ts';
+import type { ImmediateAcquire } from './resilient-dialect.ts';
+
+/** How many distinct statements get a name; past this, statements run unnamed. */
+const MAX_NAMED_STATEMENTS = 256;
+
+// A list whose length depends on the input (`in ($1, $2, …)`) makes a new text per length.
+const VARIABLE_LIST = /\bin \(\$\d/i;
+
+/**
+ * Names for the statements of one pool. A named statement is parsed and planned once per
+ * connection (node-postgres keeps the per-connection cache and prepares it again on a new
+ * connection) instead of on every call. Kysely's SQL is parameterised, so the texts are a small
+ * set; a text with a variable-length list, and any past MAX_NAMED_STATEMENTS, runs unnamed so
+ * that no connection's cache can grow without bound. Statements without parameters take the
+ * simple protocol (BEGIN, COMMIT, migrations' DDL) and are not named.
+ */
+class StatementNames {
+  readonly #names = new Map<string, string>();
+  #next = 0;
+
+  nameOf(query: CompiledQuery): string | undefined {
+    if (query.parameters.length === 0) return undefined;
+    const known = this.#names.get(query.sql);
+    if (known !== undefined || this.#names.size >= MAX_NAMED_STATEMENTS || VARIABLE_LIST.test(query.sql)) return known;
+    const name = `s${(this.#next++).toString(36)}`;
+    this.#names.set(query.sql, name);
+    return name;
+  }
+
+  /**
+   * PostgreSQL refused `name`'s cached plan (a migration changed its result type): the text gets a
+   * new name, so every connection prepares it afresh; the stale one is never sent again.
+   */
+  stale(sql: string, name: string): void {
+    if (this.#names.get(sql) === name) this.#names.delete(sql);
+  }
+}
 
 class PgConnection implements DatabaseConnection {
   #lost: Error | undefined;
@@ -20,17 +57,24 @@ class PgConnection implements DatabaseConnection {
     this.#lost = err;
   };
 
-  constructor(private readonly client: pg.PoolClient) {
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly names: StatementNames,
+  ) {
     client.on('error', this.#onError);
   }
 
+  // A stale plan is passed on after renaming the text: the resilient wrapper runs the statement
+  // (or, inside a transaction, the transaction) again, which prepares it afresh.
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const name = this.names.nameOf(query);
     try {
-      const { command, rowCount, rows } = await this.client.query<R & pg.QueryResultRow>(query.sql, [...query.parameters]);
+      const { command, rowCount, rows } = await this.client.query<R & pg.QueryResultRow>({ text: query.sql, values: [...query.parameters], name });
       const writes = command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE';
       return { rows, ...(writes && { numAffectedRows: BigInt(rowCount ?? 0) }) };
     } catch (err) {
       if (isConnectionFatal(err)) this.#lost = err as Error;
+      if (name !== undefined && isStalePlan(err)) this.names.stale(query.sql, name);
       throw err;
     }
   }
@@ -51,13 +95,20 @@ class PgConnection implements DatabaseConnection {
 // message can arrive before the socket closes, so the pool would hand the dead client to the next
 // query. This driver keeps Kysely's transaction and savepoint SQL and replaces only how
 // connections are acquired and released.
-class PgDriver extends PostgresDriver {
+class PgDriver extends PostgresDriver implements ImmediateAcquire {
+  readonly #names = new StatementNames();
+
   constructor(private readonly pool: pg.Pool) {
     super({ pool });
   }
 
+  /** An idle client and nobody queued before us: `connect()` hands it over without waiting. */
+  canAcquireNow(): boolean {
+    return this.pool.idleCount > 0 && this.pool.waitingCount === 0;
+  }
+
   override async acquireConnection(): Promise<DatabaseConnection> {
-    return new PgConnection(await this.pool.connect());
+    return new PgConnection(await this.pool.connect(), this.#names);
   }
 
   override releaseConnection(connection: DatabaseConnection): Promise<void> {

@@ -59,6 +59,15 @@ class ResilientConnection implements DatabaseConnection {
   }
 }
 
+/** A driver that can tell when acquiring a connection will not wait (a pool with an idle one). */
+export interface ImmediateAcquire {
+  canAcquireNow(): boolean;
+}
+
+function canAcquireNow(driver: Driver): boolean {
+  return 'canAcquireNow' in driver && (driver as Driver & ImmediateAcquire).canAcquireNow();
+}
+
 function unwrap(connection: DatabaseConnection): ResilientConnection {
   if (!(connection instanceof ResilientConnection)) throw new TypeError('Not a connection of this driver');
   return connection;
@@ -75,6 +84,14 @@ class ResilientDriver implements Driver {
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
+    // Most acquisitions find an idle connection: no timer and race for those.
+    if (canAcquireNow(this.inner)) {
+      try {
+        return new ResilientConnection(await this.inner.acquireConnection());
+      } catch (err) {
+        throw asConnectionError(err);
+      }
+    }
     const acquiring = this.inner.acquireConnection();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {

@@ -1,13 +1,16 @@
 import type { Kysely } from 'kysely';
-import { sqlState } from './driver-errors.ts';
+import { isStalePlan, sqlState } from './driver-errors.ts';
 
 /** Attempts in all (the first included) for work refused with 40001 / 40P01. */
 export const TRANSIENT_ATTEMPTS = 3;
 
-/** Serialization failure and deadlock victim: PostgreSQL rolled the work back, so it may run again. */
+/**
+ * Serialization failure and deadlock victim: PostgreSQL rolled the work back, so it may run again.
+ * So may a statement whose prepared plan a migration made stale: the driver prepares it afresh.
+ */
 export function isTransient(err: unknown): boolean {
   const state = sqlState(err);
-  return state === '40001' || state === '40P01';
+  return state === '40001' || state === '40P01' || isStalePlan(err);
 }
 
 /** A growing, jittered pause before attempt `attempt + 1`, so that retries of rivals spread out. */

@@ -4,6 +4,7 @@ import { AppError } from '../errors/app-error.ts';
 import { RETRY_AFTER_SECONDS } from '../http/to-app-error.ts';
 import type { AppDeps, AppEnv } from '../http/app-deps.ts';
 import { errorResponses, jsonResponse, successBody, PUBLIC, successSchema } from '../http/openapi.ts';
+import { requestLogger } from '../http/request-context.ts';
 
 const HealthSchema = successSchema(z.object({ status: z.enum(['live', 'ready']) })).openapi('Health');
 
@@ -40,7 +41,7 @@ export function healthRoutes({ db }: AppDeps) {
       try {
         await sql`select 1`.execute(db);
       } catch (err) {
-        c.get('logger').warn({ err }, 'database not ready');
+        requestLogger(c).warn({ err }, 'database not ready');
         throw new AppError('SERVICE_UNAVAILABLE', { headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) } });
       }
       return c.json(successBody({ status: 'ready' as const }), 200);

@@ -20,6 +20,7 @@ export interface AppEnv {
   Variables: {
     requestId: string;
     locale: Locale;
+    /** The app's logger; requestLogger(c) binds the request id. */
     logger: Logger;
     caller: Caller;
     /** The scheme the client used (the connection's, or a trusted proxy's X-Forwarded-Proto). */

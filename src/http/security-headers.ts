@@ -9,24 +9,42 @@ const DOCS_POLICY = "default-src 'self'; img-src 'self' data:; style-src 'self' 
 // favicon that spares a request.
 const PAGE_POLICY = "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-function policyFor(path: string): string {
-  if (path.startsWith('/docs')) return DOCS_POLICY;
-  if (path === '/' || path.startsWith('/assets/')) return PAGE_POLICY;
-  return API_POLICY;
+const COMMON: [string, string][] = [
+  ['X-Content-Type-Options', 'nosniff'],
+  ['X-Frame-Options', 'DENY'],
+  ['Referrer-Policy', 'no-referrer'],
+  ['Cross-Origin-Resource-Policy', 'same-origin'],
+];
+const FOR_API: [string, string][] = [...COMMON, ['Content-Security-Policy', API_POLICY], ['Cache-Control', 'no-store']];
+const FOR_DOCS: [string, string][] = [...COMMON, ['Content-Security-Policy', DOCS_POLICY]];
+const FOR_PAGE: [string, string][] = [...COMMON, ['Content-Security-Policy', PAGE_POLICY]];
+const FOR_OTHERS: [string, string][] = [...COMMON, ['Content-Security-Policy', API_POLICY]];
+const HSTS: [string, string] = ['Strict-Transport-Security', 'max-age=31536000; includeSubDomains'];
+
+function headersFor(path: string): [string, string][] {
+  if (path.startsWith('/api/')) return FOR_API;
+  if (path.startsWith('/docs')) return FOR_DOCS;
+  if (path === '/' || path.startsWith('/assets/')) return FOR_PAGE;
+  return FOR_OTHERS;
 }
 
-/** Secure response headers for every response (OWASP secure headers, as relevant to an API); HSTS over https. */
+/**
+ * Secure response headers for every response (OWASP secure headers, as relevant to an API); HSTS
+ * when the connection is https. They go into the headers the context builds every response from,
+ * once, before the handler runs; only a response the handler built itself is given them afterwards.
+ */
 export function securityHeaders(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    const wanted = headersFor(c.req.path);
+    const https = c.get('scheme') === 'https';
+    for (const [name, value] of wanted) c.header(name, value);
+    if (https) c.header(...HSTS);
     await next();
     const headers = c.res.headers;
-    headers.set('X-Content-Type-Options', 'nosniff');
-    headers.set('X-Frame-Options', 'DENY');
-    headers.set('Referrer-Policy', 'no-referrer');
-    headers.set('Cross-Origin-Resource-Policy', 'same-origin');
-    headers.set('Content-Security-Policy', policyFor(c.req.path));
-    if (c.req.path.startsWith('/api/')) headers.set('Cache-Control', 'no-store');
-    if (c.get('scheme') === 'https') headers.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+    if (!headers.has('X-Content-Type-Options')) {
+      for (const [name, value] of wanted) headers.set(name, value);
+      if (https) headers.set(...HSTS);
+    }
     headers.delete('X-Powered-By');
   };
 }

@@ -2,6 +2,13 @@ import { sql, type Kysely } from 'kysely';
 import { LIVE_LISTING_PREDICATE, LIVE_TITLE_PREDICATE } from '../db/index-predicates.ts';
 import type { DB, Project } from '../db/schema.ts';
 import type { VersionCondition } from '../http/preconditions.ts';
+import { columnList } from '../db/columns.ts';
+
+// Named, never `*` (see columnList).
+const COLUMNS = ['id', 'owner_id', 'title', 'title_key', 'description', 'version', 'created_at', 'updated_at', 'deleted_at'] as const;
+const RETURNED = columnList(COLUMNS);
+const INSERTED = columnList(COLUMNS, 'inserted');
+const HOLDER = columnList(COLUMNS, 'p');
 
 export interface NewProject {
   owner_id: string;
@@ -25,11 +32,11 @@ export async function insertProjectUnlessTaken(db: Kysely<DB>, project: NewProje
       insert into projects (owner_id, title, title_key, description)
       values (${project.owner_id}, ${project.title}, ${project.title_key}, ${project.description})
       on conflict (owner_id, title_key) where ${LIVE_TITLE_PREDICATE} do nothing
-      returning *
+      returning ${RETURNED}
     )
-    select inserted.*, false as taken from inserted
+    select ${INSERTED}, false as taken from inserted
     union all
-    select p.*, true as taken from projects p
+    select ${HOLDER}, true as taken from projects p
     where not exists (select 1 from inserted)
       and p.owner_id = ${project.owner_id} and p.title_key = ${project.title_key} and ${LIVE_TITLE_PREDICATE}`.execute(db);
   const row = rows[0];
@@ -42,7 +49,7 @@ export async function insertProjectUnlessTaken(db: Kysely<DB>, project: NewProje
 
 /** The owner's project, deleted or not. */
 export function findProject(db: Kysely<DB>, ownerId: string, id: string): Promise<Project | undefined> {
-  return db.selectFrom('projects').selectAll().where('id', '=', id).where('owner_id', '=', ownerId).executeTakeFirst();
+  return db.selectFrom('projects').select(COLUMNS).where('id', '=', id).where('owner_id', '=', ownerId).executeTakeFirst();
 }
 
 /** The id of the owner's live project holding `titleKey`, to point a 409 at it. */
@@ -65,7 +72,7 @@ export interface ListOptions {
 
 /** Newest first, keyset-paginated on (created_at, id); fetches one extra row to tell if more follow. */
 export function listProjects(db: Kysely<DB>, ownerId: string, options: ListOptions): Promise<Project[]> {
-  let query = db.selectFrom('projects').selectAll().where('owner_id', '=', ownerId);
+  let query = db.selectFrom('projects').select(COLUMNS).where('owner_id', '=', ownerId);
   if (options.deleted === 'exclude') query = query.where(LIVE_LISTING_PREDICATE);
   if (options.deleted === 'only') query = query.where('deleted_at', 'is not', null);
   const { after } = options;
@@ -103,7 +110,7 @@ export function updateLiveProject(
 ): Promise<Project | undefined> {
   return updateLiveAt(db, ownerId, id, versions)
     .set((eb) => ({ ...changes, version: eb('version', '+', 1), updated_at: eb.fn('now') }))
-    .returningAll()
+    .returning(COLUMNS)
     .executeTakeFirst();
 }
 
@@ -116,7 +123,7 @@ export function softDeleteProject(
 ): Promise<Project | undefined> {
   return updateLiveAt(db, ownerId, id, versions)
     .set((eb) => ({ deleted_at: eb.fn('now'), version: eb('version', '+', 1), updated_at: eb.fn('now') }))
-    .returningAll()
+    .returning(COLUMNS)
     .executeTakeFirst();
 }
 
@@ -128,6 +135,6 @@ export function restoreProject(db: Kysely<DB>, ownerId: string, id: string): Pro
     .where('id', '=', id)
     .where('owner_id', '=', ownerId)
     .where('deleted_at', 'is not', null)
-    .returningAll()
+    .returning(COLUMNS)
     .executeTakeFirst();
 }

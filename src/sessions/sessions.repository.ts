@@ -1,6 +1,11 @@
 import { sql, type Kysely } from 'kysely';
+import { columnList } from '../db/columns.ts';
 import type { DB } from '../db/schema.ts';
 import type { User } from '../db/schema.ts';
+import { USER_COLUMNS } from '../users/users.repository.ts';
+
+const SESSION_USER = columnList(USER_COLUMNS, 'u');
+const LIVE_USER = columnList(USER_COLUMNS);
 
 /** Stores a new session that ends `maxHours` from now at the latest; returns that end. */
 export async function insertSession(
@@ -40,7 +45,7 @@ export async function deleteDeadSessions(db: Kysely<DB>, userId: string, idleMin
 export async function findSessionUser(db: Kysely<DB>, tokenHash: string, idleMinutes: number): Promise<User | undefined> {
   const { rows } = await sql<User>`
     with live as (
-      select u.* from sessions s join users u on u.id = s.user_id
+      select ${SESSION_USER} from sessions s join users u on u.id = s.user_id
       where s.token_hash = ${tokenHash}
         and s.expires_at > now()
         and s.last_seen_at > now() - make_interval(mins => ${idleMinutes})
@@ -50,7 +55,7 @@ export async function findSessionUser(db: Kysely<DB>, tokenHash: string, idleMin
         and last_seen_at < now() - interval '1 minute'
         and exists (select 1 from live)
     )
-    select * from live`.execute(db);
+    select ${LIVE_USER} from live`.execute(db);
   return rows[0];
 }
 

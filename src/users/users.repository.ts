@@ -2,6 +2,9 @@ import type { Kysely } from 'kysely';
 import { transaction } from '../db/transaction.ts';
 import type { DB, User } from '../db/schema.ts';
 
+/** A user's columns, named, never `*` (see columnList). */
+export const USER_COLUMNS = ['id', 'username', 'email', 'nickname', 'password_hash', 'created_at', 'updated_at'] as const;
+
 export interface NewUser {
   username: string;
   email: string | null;
@@ -17,7 +20,7 @@ export interface GatewayIdentity {
 
 /** Inserts a user; a taken username or email surfaces as the driver's unique violation. */
 export function insertUser(db: Kysely<DB>, user: NewUser): Promise<User> {
-  return db.insertInto('users').values(user).returningAll().executeTakeFirstOrThrow();
+  return db.insertInto('users').values(user).returning(USER_COLUMNS).executeTakeFirstOrThrow();
 }
 
 /**
@@ -37,21 +40,21 @@ export function findUserByIdentity(db: Kysely<DB>, identity: GatewayIdentity): P
   return db
     .selectFrom('user_identities')
     .innerJoin('users', 'users.id', 'user_identities.user_id')
-    .selectAll('users')
+    .select(USER_COLUMNS.map((c) => `users.${c}` as const))
     .where('user_identities.issuer', '=', identity.issuer)
     .where('user_identities.subject', '=', identity.subject)
     .executeTakeFirst();
 }
 
 export function findUserById(db: Kysely<DB>, id: string): Promise<User | undefined> {
-  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  return db.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst();
 }
 
 /** The user whose canonical username or email equals `login`. */
 export function findUserByLogin(db: Kysely<DB>, login: { username: string; email: string }): Promise<User | undefined> {
   return db
     .selectFrom('users')
-    .selectAll()
+    .select(USER_COLUMNS)
     .where((eb) => eb.or([eb('username', '=', login.username), eb('email', '=', login.email)]))
     .executeTakeFirst();
 }
@@ -99,7 +102,7 @@ export function updateUser(db: Kysely<DB>, id: string, changes: UserChanges): Pr
     .updateTable('users')
     .set((eb) => ({ ...changes, updated_at: eb.fn('now') }))
     .where('id', '=', id)
-    .returningAll()
+    .returning(USER_COLUMNS)
     .executeTakeFirst();
 }
 
