@@ -80,6 +80,10 @@ export function createApp({
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   app.use(requestContext(logger, config.defaultLocale));
+  app.use(async (c, next) => {
+    c.set('db', db);
+    await next();
+  });
   app.use(securityHeaders());
   if (admit) {
     app.use(async (c, next) => {

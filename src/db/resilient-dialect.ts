@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type {
   CompiledQuery,
   DatabaseConnection,
@@ -35,6 +36,12 @@ export class ConnectionLostError extends Error {
 
 function asConnectionError(err: unknown): unknown {
   return isConnectionLost(err) && !(err instanceof PoolTimeoutError) ? new ConnectionLostError(err) : err;
+}
+
+// BEGIN, COMMIT and ROLLBACK are sent by the inner driver, past ResilientConnection: a connection
+// lost there is the database being unavailable like anywhere else.
+function rethrowAsConnectionError(err: unknown): never {
+  throw asConnectionError(err);
 }
 
 /** Attempts in all (the first included) for work refused with 40001 / 40P01. */
@@ -108,20 +115,20 @@ class ResilientDriver implements Driver {
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     const c = unwrap(connection);
-    await this.inner.beginTransaction(c.inner, settings);
+    await this.inner.beginTransaction(c.inner, settings).catch(rethrowAsConnectionError);
     c.inTransaction = true;
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
     const c = unwrap(connection);
     c.inTransaction = false;
-    await this.inner.commitTransaction(c.inner);
+    await this.inner.commitTransaction(c.inner).catch(rethrowAsConnectionError);
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     const c = unwrap(connection);
     c.inTransaction = false;
-    await this.inner.rollbackTransaction(c.inner);
+    await this.inner.rollbackTransaction(c.inner).catch(rethrowAsConnectionError);
   }
 
   async savepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
@@ -186,5 +193,23 @@ export async function transaction<DB, T>(db: Kysely<DB>, work: (trx: Kysely<DB>)
       if (attempt >= TRANSIENT_ATTEMPTS || !isTransient(err)) throw err;
       await pause(attempt);
     }
+  }
+}
+
+/**
+ * Runs one statement that may fail (a unique violation) so that a transaction survives the failure
+ * for the reads that explain it: inside a transaction, under a savepoint rolled back on error;
+ * outside one, as it is.
+ */
+export async function savepoint<DB, T>(db: Kysely<DB>, work: (db: Kysely<DB>) => Promise<T>): Promise<T> {
+  if (!db.isTransaction) return work(db);
+  await sql`savepoint statement`.execute(db);
+  try {
+    const result = await work(db);
+    await sql`release savepoint statement`.execute(db);
+    return result;
+  } catch (err) {
+    await sql`rollback to savepoint statement`.execute(db);
+    throw err;
   }
 }

@@ -21,6 +21,10 @@ export interface AppEnv {
     locale: Locale;
     logger: Logger;
     caller: Caller;
+    /** What this request's queries run on: the app's pool, or the transaction of a keyed write. */
+    db: Kysely<DB>;
+    /** Signup's password hash, computed before a keyed signup's transaction opens. */
+    passwordHash?: string;
   };
 }
 

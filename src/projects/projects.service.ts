@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { savepoint } from '../db/resilient-dialect.ts';
 import type { DB } from '../db/schema.ts';
 import { uniqueViolation } from '../db/unique-indexes.ts';
 import { AppError, validationError } from '../errors/app-error.ts';
@@ -147,7 +148,7 @@ export async function deleteProject(db: Kysely<DB>, ownerId: string, id: string,
 export async function restoreOwnProject(db: Kysely<DB>, ownerId: string, id: string): Promise<Project> {
   let restored: Project | undefined;
   try {
-    restored = await restoreProject(db, ownerId, id);
+    restored = await savepoint(db, (sp) => restoreProject(sp, ownerId, id));
   } catch (err) {
     const current = await findProject(db, ownerId, id);
     throw await titleConflict(db, err, ownerId, current?.title_key ?? '');
