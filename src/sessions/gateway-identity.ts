@@ -104,7 +104,8 @@ export async function gatewayUser(db: Kysely<DB>, cache: SessionCache, claims: R
   const key = JSON.stringify([identity.issuer, identity.subject]);
   const cached = cache.get(key);
   if (cached) return cached;
+  const readAt = Date.now();
   const user = (await findUserByIdentity(db, identity)) ?? (await provision(db, identity, claims));
-  cache.set(key, user);
+  cache.set(key, user, readAt);
   return user;
 }

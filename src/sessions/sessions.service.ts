@@ -50,9 +50,12 @@ export async function authenticate(
 ): Promise<{ user: User; sessionHash: string }> {
   if (token === undefined || !isWellFormedToken(token)) throw new AppError('UNAUTHENTICATED');
   const sessionHash = tokenHash(token);
-  const user = cache.get(sessionHash) ?? (await findSessionUser(db, sessionHash, config.sessionIdleMinutes));
+  const cached = cache.get(sessionHash);
+  if (cached) return { user: cached, sessionHash };
+  const readAt = Date.now();
+  const user = await findSessionUser(db, sessionHash, config.sessionIdleMinutes);
   if (!user) throw new AppError('UNAUTHENTICATED');
-  cache.set(sessionHash, user);
+  cache.set(sessionHash, user, readAt);
   return { user, sessionHash };
 }
 
