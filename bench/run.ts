@@ -69,6 +69,8 @@ interface Load {
   path: string | (() => string);
   headers?: Record<string, string>;
   body?: () => string;
+  /** Headers that differ per request (an `Idempotency-Key`). */
+  headersPerRequest?: () => Record<string, string>;
   expected: number[];
 }
 
@@ -89,6 +91,7 @@ async function drive(port: number, pid: number, load: Load) {
           ...req,
           ...(typeof load.path === 'function' && { path: load.path() }),
           ...(load.body && { body: load.body() }),
+          ...(load.headersPerRequest && { headers: { ...req.headers, ...load.headersPerRequest() } }),
         }),
       },
     ],
@@ -219,6 +222,18 @@ async function main(): Promise<void> {
       },
       { name: 'availability', baseline: 'bare', load: { method: 'GET', path: () => `/api/users/availability?username=a${unique()}`, expected: [200] } },
       { name: 'create project', baseline: 'raw', load: { method: 'POST', path: '/api/projects', headers: auth, body: () => JSON.stringify({ title: `P ${unique()}` }), expected: [201] } },
+      {
+        name: 'create project, keyed',
+        baseline: 'raw',
+        load: {
+          method: 'POST',
+          path: '/api/projects',
+          headers: auth,
+          headersPerRequest: () => ({ 'idempotency-key': `k${unique()}` }),
+          body: () => JSON.stringify({ title: `K ${unique()}` }),
+          expected: [201],
+        },
+      },
       { name: 'create duplicate (409)', baseline: 'raw', load: { method: 'POST', path: '/api/projects', headers: auth, body: () => '{"title":"Existing"}', expected: [409] } },
       { name: 'get project', baseline: 'bare', load: { method: 'GET', path: `/api/projects/${project.id as string}`, headers: auth, expected: [200] } },
       { name: 'list projects', baseline: 'bare', load: { method: 'GET', path: '/api/projects?limit=20', headers: auth, expected: [200] } },

@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onPostgres, startTestApp, testAppOn, uniqueName, type TestApp, type TestResponse } from './support/harness.ts';
 import { openFaultyDb, type FaultPlan } from './support/fault-injection.ts';
 import { connectClient } from './support/pg-client.ts';
+import { canRunPrivatePostgres, PrivatePostgres } from './support/private-postgres.ts';
+import { createDb } from '../src/db/database.ts';
+import { migrate } from '../src/db/migrations.ts';
 
 const withPostgres = onPostgres();
 if (!withPostgres) console.warn('idempotency fault tests skipped: they need a PostgreSQL server (set TEST_DATABASE_URL)');
@@ -167,6 +170,57 @@ describe.skipIf(!withPostgres)('keyed creates while backends are killed', () => 
     } finally {
       await killer.end();
       await t.close();
+    }
+  }, 120_000);
+});
+
+describe.skipIf(!withPostgres || !canRunPrivatePostgres())('keyed creates while PostgreSQL restarts', () => {
+  it('every key ends with exactly one project, and every retry gets the 201 of what was committed', async () => {
+    const server = await PrivatePostgres.start();
+    const database = await createDb(server.url, { onIdleError: () => undefined });
+    try {
+      await migrate(database.db);
+      const t = testAppOn({ database, url: server.url, queries: [], close: () => database.close() }, database.db);
+      const { token, user } = await t.newUser();
+      const titles = Array.from({ length: 120 }, (_, i) => `restart-${i}`);
+      const send = (title: string) =>
+        t.request('POST', '/api/projects', { token, json: { title }, headers: { 'idempotency-key': `key-${title}` } });
+
+      const first = new Map<string, TestResponse>();
+      const queue = [...titles];
+      let restart: Promise<void> | undefined;
+      await Promise.all(
+        Array.from({ length: 5 }, async () => {
+          for (let title = queue.shift(); title !== undefined; title = queue.shift()) {
+            if (first.size === 30) restart ??= server.restart();
+            first.set(title, await send(title));
+          }
+        }),
+      );
+      await restart;
+      const failed = titles.filter((title) => first.get(title)?.status !== 201);
+      expect(failed.length).toBeGreaterThan(0);
+      expect(failed.every((title) => first.get(title)?.status === 503)).toBe(true);
+
+      // Connections the restart ended may still sit in the pool: a retry on one is a 503 again.
+      const retries = new Map<string, TestResponse>();
+      const rows = await database.db.selectFrom('projects').select(['id', 'title']).where('owner_id', '=', user.id).execute();
+      const committed = new Map(rows.map((r) => [r.title, r.id]));
+      for (const title of titles) {
+        for (let attempt = 0; attempt < 20 && retries.get(title)?.status !== 201; attempt++) retries.set(title, await send(title));
+        const retry = retries.get(title)!;
+        expect(retry.status, title).toBe(201);
+        expect(retry.headers.get('idempotent-replayed'), title).toBe(committed.has(title) ? 'true' : null);
+        const original = first.get(title);
+        if (original?.status === 201) expect(retry.body).toEqual(original.body);
+        if (committed.has(title)) expect(retry.body.data.id, title).toBe(committed.get(title));
+      }
+      const after = await database.db.selectFrom('projects').select('title').where('owner_id', '=', user.id).execute();
+      expect(after.map((r) => r.title).sort()).toEqual([...titles].sort());
+      console.info(`restart: ${titles.length} keyed creates, ${failed.length} first attempts failed (${failed.filter((x) => committed.has(x)).length} of them committed)`);
+    } finally {
+      await database.close();
+      await server.destroy();
     }
   }, 120_000);
 });
