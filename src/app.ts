@@ -111,6 +111,10 @@ export function createApp({
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   app.use(requestContext(logger, config.defaultLocale, (c) => requestedScheme(c, connectionScheme(c), hops)));
+  app.use(async (c, next) => {
+    c.set('db', db);
+    await next();
+  });
   app.use(securityHeaders());
   if (beforeRoutes) {
     app.use(async (c, next) => {

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { purgeExpiredKeys } from '../src/idempotency/idempotency.repository.ts';
-import { startTestApp, TEST_CLIENT_IP_HEADER, uniqueName, type TestApp } from './support/harness.ts';
+import { keyLockId, purgeExpiredKeys } from '../src/idempotency/idempotency.repository.ts';
+import { onPostgres, startTestApp, TEST_CLIENT_IP_HEADER, uniqueName, type TestApp } from './support/harness.ts';
+import { connectClient } from './support/pg-client.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -91,22 +92,28 @@ describe('Idempotency-Key on POST /api/projects', () => {
     expect(await projectsTitled(user.id, 'Flaky')).toHaveLength(1);
   });
 
-  it('while the first attempt runs, the same request is a 409; an abandoned attempt is taken over', async () => {
+  it.skipIf(!onPostgres())('while another attempt holds the key, the same request is a 409 that wrote nothing', async () => {
     const { user, token } = await t.newUser();
     const send = () => t.request('POST', '/api/projects', { token, json: { title: 'Running' }, headers: { 'idempotency-key': 'k-run' } });
-    const first = await send();
-    // Put the key back to "first attempt still running", as if its process were mid-request.
-    await t.db.deleteFrom('projects').where('id', '=', first.body.data.id).execute();
-    await t.db.updateTable('idempotency_keys').set({ response_status: null, response_body: null, response_headers: null }).where('key', '=', 'k-run').execute();
-    const busy = await send();
-    expect(busy.status).toBe(409);
-    expect(busy.body).toMatchObject({
-      code: 'IDEMPOTENCY_KEY_IN_USE',
-      message: '[Conflict] 같은 Idempotency-Key의 요청이 아직 처리 중입니다.',
-    });
-    await t.db.updateTable('idempotency_keys').set({ locked_at: sql<Date>`now() - interval '61 seconds'` }).where('key', '=', 'k-run').execute();
-    const takeover = await send();
-    expect(takeover.status).toBe(201);
+    // Another connection holds the key's lock, as the first attempt's transaction does while it runs.
+    const other = await connectClient(t.testDb.url!);
+    try {
+      await other.query('select pg_advisory_lock($1::bigint)', [keyLockId(`user:${user.id}`, 'k-run')]);
+      const busy = await send();
+      expect(busy.status).toBe(409);
+      expect(busy.body).toMatchObject({
+        code: 'IDEMPOTENCY_KEY_IN_USE',
+        message: '[Conflict] 같은 Idempotency-Key의 요청이 아직 처리 중입니다.',
+        field: 'Idempotency-Key',
+      });
+      expect(await projectsTitled(user.id, 'Running')).toHaveLength(0);
+    } finally {
+      // The lock dies with its connection, as an attempt's does when its process dies.
+      await other.end();
+    }
+    const next = await send();
+    expect(next.status).toBe(201);
+    expect(next.headers.get('idempotent-replayed')).toBeNull();
     expect(await projectsTitled(user.id, 'Running')).toHaveLength(1);
   });
 

@@ -100,6 +100,11 @@ export async function createDb(url: string, options: CreateDbOptions = {}): Prom
       statement_timeout: options.statementTimeoutMs ?? 10_000,
     });
     pool.on('error', (err) => options.onIdleError?.(err));
+    // A backend killed just as its connection opens can send its FATAL message in the same read as
+    // the connection's first ReadyForQuery: the pool hands the client out (dropping its idle
+    // listener) and the error is emitted before the borrower's listener is attached, which would
+    // end the process. The borrower still learns of it from the failed query.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     const db = kysely(new PgDialect(pool));
     return { db, kind: 'postgres', close: () => db.destroy() };
   }

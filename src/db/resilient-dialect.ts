@@ -37,6 +37,12 @@ function asConnectionError(err: unknown): unknown {
   return isConnectionLost(err) && !(err instanceof PoolTimeoutError) ? new ConnectionLostError(err) : err;
 }
 
+// BEGIN, COMMIT and ROLLBACK are sent by the inner driver, past ResilientConnection: a connection
+// lost there is the database being unavailable like anywhere else.
+function rethrowAsConnectionError(err: unknown): never {
+  throw asConnectionError(err);
+}
+
 class ResilientConnection implements DatabaseConnection {
   inTransaction = false;
 
@@ -112,20 +118,20 @@ class ResilientDriver implements Driver {
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     const c = unwrap(connection);
-    await this.inner.beginTransaction(c.inner, settings);
+    await this.inner.beginTransaction(c.inner, settings).catch(rethrowAsConnectionError);
     c.inTransaction = true;
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
     const c = unwrap(connection);
     c.inTransaction = false;
-    await this.inner.commitTransaction(c.inner);
+    await this.inner.commitTransaction(c.inner).catch(rethrowAsConnectionError);
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     const c = unwrap(connection);
     c.inTransaction = false;
-    await this.inner.rollbackTransaction(c.inner);
+    await this.inner.rollbackTransaction(c.inner).catch(rethrowAsConnectionError);
   }
 
   async savepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {

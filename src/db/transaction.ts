@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { isStalePlan, sqlState } from './driver-errors.ts';
 
 /** Attempts in all (the first included) for work refused with 40001 / 40P01. */
@@ -30,5 +30,23 @@ export async function transaction<DB, T>(db: Kysely<DB>, work: (trx: Kysely<DB>)
       if (attempt >= TRANSIENT_ATTEMPTS || !isTransient(err)) throw err;
       await pauseBeforeRetry(attempt);
     }
+  }
+}
+
+/**
+ * Runs one statement that may fail (a unique violation) so that a transaction survives the failure
+ * for the reads that explain it: inside a transaction, under a savepoint rolled back on error;
+ * outside one, as it is.
+ */
+export async function savepoint<DB, T>(db: Kysely<DB>, work: (db: Kysely<DB>) => Promise<T>): Promise<T> {
+  if (!db.isTransaction) return work(db);
+  await sql`savepoint statement`.execute(db);
+  try {
+    const result = await work(db);
+    await sql`release savepoint statement`.execute(db);
+    return result;
+  } catch (err) {
+    await sql`rollback to savepoint statement`.execute(db);
+    throw err;
   }
 }

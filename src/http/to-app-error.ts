@@ -1,5 +1,6 @@
 import { HTTPException } from 'hono/http-exception';
 import { isDataException, isDatabaseUnavailable } from '../db/driver-errors.ts';
+import { foreignKeyViolation } from './foreign-keys.ts';
 import { uniqueConflict } from '../db/unique-indexes.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { ErrorCode } from '../errors/codes.ts';
@@ -27,6 +28,8 @@ export function toAppError(err: unknown): { error: AppError; fault: boolean } {
   if (isDatabaseUnavailable(err)) {
     return { error: new AppError('SERVICE_UNAVAILABLE', { headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) } }), fault: true };
   }
+  const gone = foreignKeyViolation(err);
+  if (gone) return { error: new AppError(gone), fault: false };
   // A unique index no service maps: still a conflict the database decided, never a 500.
   if (uniqueConflict(err) !== undefined) return { error: new AppError('DUPLICATE_RESOURCE'), fault: true };
   if (isDataException(err)) return { error: new AppError('VALIDATION_FAILED'), fault: true };

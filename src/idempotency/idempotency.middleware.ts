@@ -4,7 +4,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { AppError, validationError } from '../errors/app-error.ts';
 import type { AppDeps, AppEnv } from '../http/app-deps.ts';
-import { claimKey, findKey, releaseKey, storeResponse } from './idempotency.repository.ts';
+import { findKey, keyLockId, storeResponse, tryLockKey, type StoredKey } from './idempotency.repository.ts';
 
 const HEADER = 'Idempotency-Key';
 const KEY_SHAPE = /^[\x21-\x7E]{1,255}$/;
@@ -23,19 +23,38 @@ async function fingerprint(c: Context<AppEnv>): Promise<string> {
   return createHash('sha256').update(`${c.req.method} ${c.req.path}\n${body}`).digest('hex');
 }
 
-function replay(c: Context, status: number, headers: string | null, body: string | null): Response {
-  const stored = JSON.parse(headers ?? '{}') as Record<string, string>;
-  return c.body(body ?? '', status as ContentfulStatusCode, { ...stored, 'Idempotent-Replayed': 'true' });
+function replay(c: Context, stored: StoredKey, print: string): Response {
+  if (stored.fingerprint !== print) throw new AppError('IDEMPOTENCY_KEY_MISMATCH', { field: HEADER });
+  const headers = JSON.parse(stored.response_headers) as Record<string, string>;
+  return c.body(stored.response_body, stored.response_status as ContentfulStatusCode, { ...headers, 'Idempotent-Replayed': 'true' });
+}
+
+async function outcome(res: Response) {
+  const headers = Object.fromEntries(REPLAYED_HEADERS.flatMap((h) => (res.headers.has(h) ? [[h, res.headers.get(h) ?? '']] : [])));
+  return { status: res.status, headers, body: await res.clone().text() };
+}
+
+/** Thrown out of the transaction to roll it back when the route answered with an error. */
+class RollBack extends Error {}
+
+export interface IdempotencyOptions {
+  /**
+   * Slow work for a request that is not a replay (signup's password hash), done before the
+   * transaction opens so that no connection is held meanwhile.
+   */
+  prepare?: (c: Context<AppEnv>) => Promise<void>;
 }
 
 /**
  * `Idempotency-Key` support (docs/spec.md §5) for a POST that creates or restores. The key is scoped to the
- * caller (or the client IP before signup) and kept in the database, so it holds across instances:
- * the first attempt runs and its response is stored (a 5xx is not, so a retry may succeed); the
- * same request again gets that response with `Idempotent-Replayed: true`; another request with the
- * key is 422; a request while the first still runs is 409. Without the header it does nothing.
+ * caller (or the client IP before signup) and kept in the database, so it holds across instances.
+ * A keyed request runs in one transaction that first takes the key's advisory lock (held: 409),
+ * replays a recorded outcome (another request with the key: 422), or else runs the route on the
+ * transaction (`c.var.db`) and records its response in it: the write and its outcome commit
+ * together or not at all. A 4xx is recorded after the rollback (it wrote nothing); a 5xx is not
+ * recorded, so a retry runs anew. Without the header it does nothing.
  */
-export function idempotency(deps: AppDeps): MiddlewareHandler<AppEnv> {
+export function idempotency(deps: AppDeps, options: IdempotencyOptions = {}): MiddlewareHandler<AppEnv> {
   const { db } = deps;
   return async (c, next) => {
     const key = c.req.header(HEADER);
@@ -44,24 +63,34 @@ export function idempotency(deps: AppDeps): MiddlewareHandler<AppEnv> {
       return;
     }
     if (!KEY_SHAPE.test(key)) throw validationError([{ field: HEADER, code: 'format' }]);
-    const scope = scopeOf(c, deps);
-    const print = await fingerprint(c);
+    const entry = { scope: scopeOf(c, deps), key, fingerprint: await fingerprint(c) };
 
-    if (!(await claimKey(db, scope, key, print))) {
-      const stored = await findKey(db, scope, key);
-      if (stored && stored.fingerprint !== print) throw new AppError('IDEMPOTENCY_KEY_MISMATCH', { field: HEADER });
-      if (stored?.response_status == null) throw new AppError('IDEMPOTENCY_KEY_IN_USE', { field: HEADER });
-      return replay(c, stored.response_status, stored.response_headers, stored.response_body);
+    if (options.prepare) {
+      const earlier = await findKey(db, entry.scope, key);
+      if (earlier) return replay(c, earlier, entry.fingerprint);
+      await options.prepare(c);
     }
-
-    await next();
-    const res = c.res;
-    if (res.status >= 500) {
-      await releaseKey(db, scope, key);
+    let stored: StoredKey | undefined;
+    try {
+      await db.transaction().execute(async (trx) => {
+        if (!(await tryLockKey(trx, keyLockId(entry.scope, key)))) throw new AppError('IDEMPOTENCY_KEY_IN_USE', { field: HEADER });
+        stored = await findKey(trx, entry.scope, key);
+        if (stored) return;
+        c.set('db', trx);
+        try {
+          await next();
+        } finally {
+          c.set('db', db);
+        }
+        if (c.res.status >= 400) throw new RollBack();
+        await storeResponse(trx, entry, await outcome(c.res));
+      });
+    } catch (err) {
+      if (!(err instanceof RollBack)) throw err;
+      if (c.res.status < 500) await storeResponse(db, entry, await outcome(c.res));
       return;
     }
-    const headers = Object.fromEntries(REPLAYED_HEADERS.flatMap((h) => (res.headers.has(h) ? [[h, res.headers.get(h) ?? '']] : [])));
-    await storeResponse(db, scope, key, { status: res.status, headers, body: await res.clone().text() });
+    if (stored) return replay(c, stored, entry.fingerprint);
   };
 }
 

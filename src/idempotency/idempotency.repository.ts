@@ -1,80 +1,76 @@
+import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../db/schema.ts';
 
 /** How long a key is kept. */
 export const KEY_LIFETIME_HOURS = 24;
-/** An attempt still unfinished after this long died with its process; a retry may take the key over. */
-export const ABANDONED_AFTER_SECONDS = 60;
 
+/** A request's recorded outcome. */
 export interface StoredKey {
   fingerprint: string;
-  response_status: number | null;
-  response_headers: string | null;
-  response_body: string | null;
+  response_status: number;
+  response_headers: string;
+  response_body: string;
+}
+
+const live = sql<boolean>`created_at > now() - make_interval(hours => ${KEY_LIFETIME_HOURS})`;
+
+/**
+ * The advisory lock id of a key: 64 bits of SHA-256 over scope and key. Two keys sharing an id
+ * would only make one wait for (409) the other, never share an outcome.
+ */
+export function keyLockId(scope: string, key: string): string {
+  return createHash('sha256').update(`${scope}\n${key}`).digest().readBigInt64BE().toString();
 }
 
 /**
- * Claims the key for this attempt in one statement: a new key, an expired one, or one whose
- * attempt with the same fingerprint was abandoned. False when someone else holds it.
+ * Takes the key's lock for the rest of the transaction, without waiting; false when another
+ * attempt holds it. The lock ends with the transaction or its connection, so an attempt that can no
+ * longer finish never keeps a key.
  */
-export async function claimKey(db: Kysely<DB>, scope: string, key: string, fingerprint: string): Promise<boolean> {
-  const row = await db
-    .insertInto('idempotency_keys')
-    .values({ scope, key, fingerprint })
-    .onConflict((oc) =>
-      oc
-        .columns(['scope', 'key'])
-        .doUpdateSet((eb) => ({
-          fingerprint: eb.ref('excluded.fingerprint'),
-          created_at: sql<Date>`now()`,
-          locked_at: sql<Date>`now()`,
-          response_status: null,
-          response_headers: null,
-          response_body: null,
-        }))
-        .where((eb) =>
-          eb.or([
-            eb('idempotency_keys.created_at', '<', sql<Date>`now() - make_interval(hours => ${KEY_LIFETIME_HOURS})`),
-            eb.and([
-              eb('idempotency_keys.response_status', 'is', null),
-              eb('idempotency_keys.fingerprint', '=', eb.ref('excluded.fingerprint')),
-              eb('idempotency_keys.locked_at', '<', sql<Date>`now() - make_interval(secs => ${ABANDONED_AFTER_SECONDS})`),
-            ]),
-          ]),
-        ),
-    )
-    .returning('scope')
-    .executeTakeFirst();
-  return row !== undefined;
+export async function tryLockKey(trx: Kysely<DB>, lockId: string): Promise<boolean> {
+  const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${lockId}::bigint) as locked`.execute(trx);
+  return rows[0]?.locked === true;
 }
 
-export function findKey(db: Kysely<DB>, scope: string, key: string): Promise<StoredKey | undefined> {
-  return db
+/** The key's recorded outcome, unless it has expired. */
+export async function findKey(db: Kysely<DB>, scope: string, key: string): Promise<StoredKey | undefined> {
+  const row = await db
     .selectFrom('idempotency_keys')
     .select(['fingerprint', 'response_status', 'response_headers', 'response_body'])
     .where('scope', '=', scope)
     .where('key', '=', key)
+    .where(live)
     .executeTakeFirst();
+  if (row?.response_status == null) return undefined;
+  return { ...row, response_status: row.response_status, response_headers: row.response_headers ?? '{}', response_body: row.response_body ?? '' };
 }
 
-/** Records the response of the attempt that holds the key, for replay. */
+/**
+ * Records a request's outcome under its key, replacing only an expired one: a live outcome
+ * recorded first stays.
+ */
 export async function storeResponse(
   db: Kysely<DB>,
-  scope: string,
-  key: string,
+  entry: { scope: string; key: string; fingerprint: string },
   response: { status: number; headers: Record<string, string>; body: string },
 ): Promise<void> {
+  const values = {
+    fingerprint: entry.fingerprint,
+    response_status: response.status,
+    response_headers: JSON.stringify(response.headers),
+    response_body: response.body,
+  };
   await db
-    .updateTable('idempotency_keys')
-    .set({ response_status: response.status, response_headers: JSON.stringify(response.headers), response_body: response.body })
-    .where('scope', '=', scope)
-    .where('key', '=', key)
+    .insertInto('idempotency_keys')
+    .values({ scope: entry.scope, key: entry.key, ...values })
+    .onConflict((oc) =>
+      oc
+        .columns(['scope', 'key'])
+        .doUpdateSet({ ...values, created_at: sql<Date>`now()` })
+        .where('idempotency_keys.created_at', '<=', sql<Date>`now() - make_interval(hours => ${KEY_LIFETIME_HOURS})`),
+    )
     .execute();
-}
-
-/** Gives up the claim of an attempt that failed with a 5xx, so that a retry may succeed. */
-export async function releaseKey(db: Kysely<DB>, scope: string, key: string): Promise<void> {
-  await db.deleteFrom('idempotency_keys').where('scope', '=', scope).where('key', '=', key).where('response_status', 'is', null).execute();
 }
 
 /** Deletes keys past their lifetime; returns how many. */

@@ -67,7 +67,7 @@ export function projectsRoutes(deps: AppDeps) {
       },
     }),
     async (c) => {
-      const project = await createProject(db, c.get('caller').user.id, c.req.valid('json'));
+      const project = await createProject(c.get('db'), c.get('caller').user.id, c.req.valid('json'));
       return c.json(successBody(projectView(project)), 201, { Location: projectLocation(project.id), ETag: etag(project.version) });
     },
   );
@@ -200,7 +200,7 @@ export function projectsRoutes(deps: AppDeps) {
       },
     }),
     async (c) => {
-      const project = await restoreOwnProject(db, c.get('caller').user.id, c.req.valid('param').id);
+      const project = await restoreOwnProject(c.get('db'), c.get('caller').user.id, c.req.valid('param').id);
       return c.json(successBody(projectView(project)), 200, { ETag: etag(project.version) });
     },
   );

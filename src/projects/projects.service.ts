@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { DB, Project } from '../db/schema.ts';
 import { uniqueConflict } from '../db/unique-indexes.ts';
+import { savepoint } from '../db/transaction.ts';
 import { AppError, validationError } from '../errors/app-error.ts';
 import {
   findLiveProjectIdByTitle,
@@ -150,7 +151,7 @@ export async function deleteProject(db: Kysely<DB>, ownerId: string, id: string,
 export async function restoreOwnProject(db: Kysely<DB>, ownerId: string, id: string): Promise<Project> {
   let restored: Project | undefined;
   try {
-    restored = await restoreProject(db, ownerId, id);
+    restored = await savepoint(db, (sp) => restoreProject(sp, ownerId, id));
   } catch (err) {
     const current = await findProject(db, ownerId, id);
     throw await titleConflict(db, err, ownerId, current?.title_key ?? '');

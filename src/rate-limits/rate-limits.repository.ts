@@ -28,12 +28,14 @@ export async function hit(db: Kysely<DB>, bucket: string, windowSeconds: number)
   return row;
 }
 
-/** The bucket's count in its current window, without counting. */
-export async function peek(db: Kysely<DB>, bucket: string, windowSeconds: number): Promise<WindowCount> {
-  const { rows } = await sql<WindowCount>`
-    select hits, ${retryAfter(windowSeconds)} as "retryAfter"
-    from rate_limits r where bucket = ${bucket} and ${inWindow(windowSeconds)}`.execute(db);
-  return rows[0] ?? { hits: 0, retryAfter: 0 };
+/**
+ * Takes back one hit counted by `hit` (an attempt that turned out not to count), unless the bucket's
+ * window has started again since.
+ */
+export async function unhit(db: Kysely<DB>, bucket: string, windowSeconds: number): Promise<void> {
+  await sql`
+    update rate_limits r set hits = hits - 1
+    where bucket = ${bucket} and hits > 0 and ${inWindow(windowSeconds)}`.execute(db);
 }
 
 /** Deletes counters whose window ended more than a day ago; returns how many. */

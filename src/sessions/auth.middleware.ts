@@ -18,8 +18,9 @@ async function vouchedUser({ db, callers }: AppDeps, claims: Record<string, unkn
   const key = JSON.stringify([identity.issuer, identity.subject]);
   const cached = callers.get(key);
   if (cached) return cached;
+  const readAt = Date.now();
   const user = await gatewayUser(db, identity, claims);
-  callers.set(key, user);
+  callers.set(key, user, readAt);
   return user;
 }
 

@@ -4,7 +4,7 @@ import type { DB, User } from '../db/schema.ts';
 import { AppError } from '../errors/app-error.ts';
 import { canonicalEmail, canonicalUsername } from '../users/canonical.ts';
 import { rateLimited } from '../rate-limits/rate-limit.ts';
-import { hit, peek } from '../rate-limits/rate-limits.repository.ts';
+import { hit, unhit } from '../rate-limits/rate-limits.repository.ts';
 import { verifyPassword } from '../users/password.ts';
 import { findUserByLogin } from '../users/users.repository.ts';
 import { deleteDeadSessions, deleteOtherSessions, deleteSession, findSessionUser, insertSession } from './sessions.repository.ts';
@@ -20,21 +20,24 @@ export interface LoginResult {
 /**
  * Checks the password of the user named by `login` (username or email) and opens a session.
  * Unknown user and wrong password fail alike: same error, and a dummy verification for timing.
- * Failed attempts are counted per account whatever address they come from (unknown names get a
- * counter of their own, so a lock-out says nothing about existence); past the limit, 429.
+ * Failed attempts are budgeted per login identifier as submitted (canonicalised), whatever address
+ * they come from and whether or not it names a user, so a lock-out tells nothing about which
+ * account, if any, an identifier belongs to. An attempt takes its place in the budget atomically
+ * before the password is verified (past the limit, 429 without verifying), and a successful one
+ * gives it back: however many run at once, on however many instances, at most the limit of wrong
+ * passwords is ever verified per identifier and window.
  */
 export async function logIn(db: Kysely<DB>, config: Config, login: string, password: string): Promise<LoginResult> {
-  const user = await findUserByLogin(db, { username: canonicalUsername(login), email: canonicalEmail(login) });
-  const failures = `login-failed:${user ? `user:${user.id}` : `name:${canonicalUsername(login)}`}`;
+  const failures = `login-failed:${canonicalUsername(login)}`;
   const window = config.rateLimitLoginFailureWindowMinutes * 60;
-  if (config.rateLimitLoginFailures > 0) {
-    const count = await peek(db, failures, window);
-    if (count.hits >= config.rateLimitLoginFailures) throw rateLimited(count);
+  const budgeted = config.rateLimitLoginFailures > 0;
+  if (budgeted) {
+    const count = await hit(db, failures, window);
+    if (count.hits > config.rateLimitLoginFailures) throw rateLimited(count);
   }
-  if (!(await verifyPassword(user?.password_hash, password)) || !user) {
-    if (config.rateLimitLoginFailures > 0) await hit(db, failures, window);
-    throw new AppError('INVALID_CREDENTIALS');
-  }
+  const user = await findUserByLogin(db, { username: canonicalUsername(login), email: canonicalEmail(login) });
+  if (!(await verifyPassword(user?.password_hash, password)) || !user) throw new AppError('INVALID_CREDENTIALS');
+  if (budgeted) await unhit(db, failures, window);
   await deleteDeadSessions(db, user.id, config.sessionIdleMinutes);
   const token = newToken();
   const expiresAt = await insertSession(db, { tokenHash: tokenHash(token), userId: user.id, maxHours: config.sessionMaxHours });
@@ -50,9 +53,12 @@ export async function authenticate(
 ): Promise<{ user: User; sessionHash: string }> {
   if (token === undefined || !isWellFormedToken(token)) throw new AppError('UNAUTHENTICATED');
   const sessionHash = tokenHash(token);
-  const user = cache.get(sessionHash) ?? (await findSessionUser(db, sessionHash, config.sessionIdleMinutes));
+  const cached = cache.get(sessionHash);
+  if (cached) return { user: cached, sessionHash };
+  const readAt = Date.now();
+  const user = await findSessionUser(db, sessionHash, config.sessionIdleMinutes);
   if (!user) throw new AppError('UNAUTHENTICATED');
-  cache.set(sessionHash, user);
+  cache.set(sessionHash, user, readAt);
   return { user, sessionHash };
 }
 

@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import type { AppDeps, AppEnv } from '../http/app-deps.ts';
 import { jsonBody } from '../http/json-body.ts';
 import { errorResponses, IdParams, jsonResponse, successBody, PUBLIC, SESSION_SECURITY, successSchema } from '../http/openapi.ts';
@@ -17,7 +18,17 @@ import {
   publicUserView,
   userView,
 } from './users.schemas.ts';
+import { hashPassword } from './password.ts';
 import { checkAvailability, deleteSelf, getUser, signUp, updateSelf } from './users.service.ts';
+
+/**
+ * Hashes a keyed signup's password before its transaction opens, so that no connection waits on
+ * argon2; a body that will fail validation is left to the validator.
+ */
+async function hashSignupPassword(c: Context<AppEnv>): Promise<void> {
+  const parsed = SignupBody.safeParse(await c.req.json().catch(() => undefined));
+  if (parsed.success) c.set('passwordHash', await hashPassword(parsed.data.password));
+}
 
 /** Routes under /api/users. */
 export function usersRoutes(deps: AppDeps) {
@@ -37,7 +48,7 @@ export function usersRoutes(deps: AppDeps) {
       description:
         'Creates a user. The username and email are stored canonical (trimmed, NFKC, lower-cased) and the database\'s unique indexes decide a duplicate: 409 `DUPLICATE_RESOURCE` with `field` `username` or `email` (both taken: `username`, and both in `errors`). Accepts `Idempotency-Key`. Rate-limited per client address.',
       security: PUBLIC,
-      middleware: [perClientAddress(deps, { name: 'signup', limit: config.rateLimitSignupPerMinute, windowSeconds: 60 }), jsonGate, idempotency(deps)] as const,
+      middleware: [perClientAddress(deps, { name: 'signup', limit: config.rateLimitSignupPerMinute, windowSeconds: 60 }), jsonGate, idempotency(deps, { prepare: hashSignupPassword })] as const,
       request: { headers: IdempotencyKeyHeader, body: { required: true, content: { 'application/json': { schema: SignupBody } } } },
       responses: {
         201: {
@@ -57,7 +68,7 @@ export function usersRoutes(deps: AppDeps) {
       },
     }),
     async (c) => {
-      const user = await signUp(db, c.req.valid('json'));
+      const user = await signUp(c.get('db'), c.req.valid('json'), c.get('passwordHash'));
       return c.json(successBody(userView(user)), 201, { Location: `/api/users/${user.id}` });
     },
   );

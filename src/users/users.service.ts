@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { transaction } from '../db/transaction.ts';
+import { savepoint, transaction } from '../db/transaction.ts';
 import type { DB, User } from '../db/schema.ts';
 import { uniqueConflict } from '../db/unique-indexes.ts';
 import { AppError, validationError, type FieldIssue } from '../errors/app-error.ts';
@@ -64,11 +64,14 @@ export interface SignupInput {
   password: string;
 }
 
-/** Creates the user; the unique indexes alone decide whether the username and email are free. */
-export async function signUp(db: Kysely<DB>, input: SignupInput): Promise<User> {
-  const password_hash = await hashPassword(input.password);
+/**
+ * Creates the user; the unique indexes alone decide whether the username and email are free.
+ * `passwordHash` is the password's hash when the caller computed it already.
+ */
+export async function signUp(db: Kysely<DB>, input: SignupInput, passwordHash?: string): Promise<User> {
+  const password_hash = passwordHash ?? (await hashPassword(input.password));
   try {
-    return await insertUser(db, { username: input.username, email: input.email, nickname: input.nickname, password_hash });
+    return await savepoint(db, (sp) => insertUser(sp, { username: input.username, email: input.email, nickname: input.nickname, password_hash }));
   } catch (err) {
     throw await userConflict(db, err, input);
   }

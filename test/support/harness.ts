@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { Kysely } from 'kysely';
 import { inject } from 'vitest';
 import { createApp, type App, type CreateAppOptions } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createDb, type CreateDbOptions, type Database } from '../../src/db/database.ts';
+import type { DB } from '../../src/db/schema.ts';
 import { createLogger } from '../../src/logger.ts';
 import { runStatement } from './pg-client.ts';
 import { databaseUrl } from './postgres-url.ts';
@@ -24,7 +26,7 @@ export function onPostgres(): boolean {
   return inject('testDatabase').kind === 'postgres';
 }
 
-export type TestDbOptions = Pick<CreateDbOptions, 'max' | 'acquireTimeoutMs' | 'statementTimeoutMs'>;
+export type TestDbOptions = Pick<CreateDbOptions, 'max' | 'acquireTimeoutMs' | 'statementTimeoutMs' | 'onIdleError'>;
 
 /** Clones the run's migrated database: a PGlite dump, or a PostgreSQL template database. */
 export async function openTestDatabase(options: TestDbOptions = {}): Promise<TestDatabase> {
@@ -151,6 +153,19 @@ export async function startTestApp(
   appOptions: Partial<CreateAppOptions> = {},
 ): Promise<TestApp> {
   const testDb = await openTestDatabase(options);
+  return testAppOn(testDb, testDb.database.db, env, appOptions);
+}
+
+/**
+ * The app serving through `db` (another pool on the same database, e.g. a second instance or one
+ * with faults injected), while `testDb` stays the test's own view of the database.
+ */
+export function testAppOn(
+  testDb: TestDatabase,
+  db: Kysely<DB>,
+  env: Record<string, string> = {},
+  appOptions: Partial<CreateAppOptions> = {},
+): TestApp {
   // Most tests sign up and log in far more often than a person would: limits are off unless a
   // test sets them.
   const unlimited = {
@@ -163,5 +178,5 @@ export async function startTestApp(
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger('info', { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
   const socketAddress = (c: { req: { header(name: string): string | undefined } }) => c.req.header(TEST_CLIENT_IP_HEADER);
-  return new TestApp(createApp({ db: testDb.database.db, config, logger, socketAddress, ...appOptions }), testDb, logs);
+  return new TestApp(createApp({ db, config, logger, socketAddress, ...appOptions }), testDb, logs);
 }
