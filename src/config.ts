@@ -53,13 +53,13 @@ export interface Config {
   sessionMaxHours: number;
   bodyLimitBytes: number;
   trustGatewayAuth: boolean;
-  /** How many proxies in front are trusted to write X-Forwarded-For / X-Forwarded-Host (0: none). */
+  /** How many proxies in front are trusted to write X-Forwarded-For / X-Forwarded-Host / X-Forwarded-Proto (0: none). */
   trustProxyHops: number;
   /** Requests per client address per minute; 0 turns a limit off. */
   rateLimitAvailabilityPerMinute: number;
   rateLimitSignupPerMinute: number;
   rateLimitLoginPerMinute: number;
-  /** Failed logins per account (whatever the address) per window. */
+  /** Failed logins per login identifier (whatever the address) per window. */
   rateLimitLoginFailures: number;
   rateLimitLoginFailureWindowMinutes: number;
   /** PostgreSQL pool size per process. */

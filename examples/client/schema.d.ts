@@ -103,7 +103,7 @@ export interface paths {
         put?: never;
         /**
          * Log in with username or email
-         * @description `login` is a username or an email. Returns a bearer `token` and also sets it as the HttpOnly session cookie (`__Host-sid` when Secure, else `sid`). An unknown user and a wrong password give the same 401. Rate-limited per client address and, for failures, per account.
+         * @description `login` is a username or an email. Returns a bearer `token` and also sets it as the HttpOnly session cookie (`__Host-sid` when Secure, else `sid`). An unknown user and a wrong password give the same 401. Rate-limited per client address and, for failures, per login identifier (the canonical username or email as submitted).
          */
         post: operations["createSession"];
         delete?: never;
@@ -283,6 +283,15 @@ export interface components {
             /** @description One entry per failing field */
             errors?: components["schemas"]["FieldError"][];
             conflict?: components["schemas"]["Conflict"];
+            /**
+             * @description On a username 409 only: up to three usernames derived from the requested one, canonical, valid, not reserved and free when checked. Advice: signup still decides.
+             * @example [
+             *       "alice2",
+             *       "alice_1",
+             *       "alice-dev"
+             *     ]
+             */
+            suggestions?: string[];
             /** @description Also in the `X-Request-Id` header and the log line */
             requestId: string;
         };
@@ -317,6 +326,15 @@ export interface components {
             field?: string;
             errors?: components["schemas"]["FieldError"][];
             conflict?: components["schemas"]["Conflict"];
+            /**
+             * @description On a username 409 only: up to three usernames derived from the requested one, canonical, valid, not reserved and free when checked. Advice: signup still decides.
+             * @example [
+             *       "alice2",
+             *       "alice_1",
+             *       "alice-dev"
+             *     ]
+             */
+            suggestions?: string[];
             requestId: string;
         };
         SignupRequest: {
@@ -361,7 +379,7 @@ export interface components {
         };
         Session: {
             user: components["schemas"]["User"];
-            /** @description Opaque bearer token; also set as the HttpOnly `sid` cookie */
+            /** @description Opaque bearer token; also set as the HttpOnly session cookie (`__Host-sid` when Secure, else `sid`) */
             token: string;
             /**
              * Format: date-time
@@ -992,7 +1010,7 @@ export interface operations {
             /** @description The new session */
             201: {
                 headers: {
-                    /** @description sid=<token>; HttpOnly; SameSite=Lax; Path=/ */
+                    /** @description __Host-sid=<token>; Secure; HttpOnly; SameSite=Lax; Path=/ (or sid=<token> without Secure over plain http) */
                     "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
@@ -1016,6 +1034,16 @@ export interface operations {
             };
             /** @description Unauthorized: INVALID_CREDENTIALS */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: FORBIDDEN */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1104,6 +1132,16 @@ export interface operations {
             };
             /** @description Unauthorized: UNAUTHENTICATED */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: FORBIDDEN */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1245,6 +1283,16 @@ export interface operations {
             };
             /** @description Unauthorized: UNAUTHENTICATED */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: FORBIDDEN */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1436,6 +1484,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Forbidden: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not Found: NOT_FOUND_RESOURCE */
             404: {
                 headers: {
@@ -1534,6 +1592,16 @@ export interface operations {
             };
             /** @description Unauthorized: UNAUTHENTICATED */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: FORBIDDEN */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1656,6 +1724,16 @@ export interface operations {
             };
             /** @description Unauthorized: UNAUTHENTICATED */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: FORBIDDEN */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

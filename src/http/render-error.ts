@@ -34,34 +34,19 @@ export function renderError(c: Context<AppEnv>, err: AppError): Response {
   const message = `[${reason}] ${localized}`;
   for (const [name, value] of Object.entries(err.detail.headers ?? {})) c.header(name, value);
 
+  // What the envelope and problem details both carry, in the envelope's order.
+  const members = {
+    code: err.code,
+    message,
+    ...(field !== undefined && { field }),
+    ...(renderedErrors && { errors: renderedErrors }),
+    ...(conflict && { conflict }),
+    ...(suggestions && { suggestions }),
+    requestId,
+  };
   if (wantsProblem(c)) {
-    const problem = {
-      type: `urn:projects-api:problem:${err.code}`,
-      title: reason,
-      status,
-      detail: localized,
-      instance: c.req.path,
-      code: err.code,
-      message,
-      ...(field !== undefined && { field }),
-      ...(renderedErrors && { errors: renderedErrors }),
-      ...(conflict && { conflict }),
-      ...(suggestions && { suggestions }),
-      requestId,
-    };
+    const problem = { type: `urn:projects-api:problem:${err.code}`, title: reason, status, detail: localized, instance: c.req.path, ...members };
     return c.body(JSON.stringify(problem), status, { 'Content-Type': 'application/problem+json; charset=UTF-8' });
   }
-  return c.json(
-    {
-      status: 'Failed' as const,
-      code: err.code,
-      message,
-      ...(field !== undefined && { field }),
-      ...(renderedErrors && { errors: renderedErrors }),
-      ...(conflict && { conflict }),
-      ...(suggestions && { suggestions }),
-      requestId,
-    },
-    status,
-  );
+  return c.json({ status: 'Failed' as const, ...members }, status);
 }

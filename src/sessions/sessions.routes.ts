@@ -20,7 +20,7 @@ const LoginBody = z
 const SessionSchema = z
   .object({
     user: UserSchema,
-    token: z.string().openapi({ description: 'Opaque bearer token; also set as the HttpOnly `sid` cookie' }),
+    token: z.string().openapi({ description: 'Opaque bearer token; also set as the HttpOnly session cookie (`__Host-sid` when Secure, else `sid`)' }),
     expiresAt: z.iso.datetime().openapi({ description: 'Absolute end of the session; idle sessions end sooner' }),
   })
   .openapi('Session');
@@ -38,14 +38,14 @@ export function sessionsRoutes(deps: AppDeps) {
       operationId: 'createSession',
       summary: 'Log in with username or email',
       description:
-        '`login` is a username or an email. Returns a bearer `token` and also sets it as the HttpOnly session cookie (`__Host-sid` when Secure, else `sid`). An unknown user and a wrong password give the same 401. Rate-limited per client address and, for failures, per account.',
+        '`login` is a username or an email. Returns a bearer `token` and also sets it as the HttpOnly session cookie (`__Host-sid` when Secure, else `sid`). An unknown user and a wrong password give the same 401. Rate-limited per client address and, for failures, per login identifier (the canonical username or email as submitted).',
       security: PUBLIC,
       middleware: [sameOriginLogin(deps.requestOrigin), perClientAddress(deps, { name: 'login', limit: config.rateLimitLoginPerMinute, windowSeconds: 60 }), jsonBody(config.bodyLimitBytes, deps.readBody)] as const,
       request: { body: { required: true, content: { 'application/json': { schema: LoginBody } } } },
       responses: {
         201: {
           ...jsonResponse('The new session', successSchema(SessionSchema)),
-          headers: { 'Set-Cookie': { schema: { type: 'string' }, description: 'sid=<token>; HttpOnly; SameSite=Lax; Path=/' } },
+          headers: { 'Set-Cookie': { schema: { type: 'string' }, description: '__Host-sid=<token>; Secure; HttpOnly; SameSite=Lax; Path=/ (or sid=<token> without Secure over plain http)' } },
         },
         ...errorResponses('INVALID_JSON', 'VALIDATION_FAILED', 'INVALID_CREDENTIALS', 'FORBIDDEN', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'RATE_LIMITED'),
       },
