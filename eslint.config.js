@@ -38,13 +38,19 @@ export default defineConfig(
   tseslint.configs.strictTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js', 'scripts/*.mjs'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['eslint.config.js', 'scripts/*.mjs'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
       '@typescript-eslint/no-unnecessary-condition': 'off',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration through src/config.ts only.' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Read configuration through src/config.ts only.' },
+      ],
     },
   },
   {
@@ -70,7 +76,11 @@ export default defineConfig(
   layer(['src/errors/**'], ['db', 'http', ...FEATURES, ...TOP], 'src/errors'),
   layer(['src/db/**'], ['errors', 'http', ...FEATURES, ...TOP], 'src/db'),
   layer(['src/http/**'], [...FEATURES, ...TOP], 'src/http'),
-  layer(FEATURES.map((f) => `src/${f}/**`), TOP, 'A feature folder'),
+  layer(
+    FEATURES.map((f) => `src/${f}/**`),
+    TOP,
+    'A feature folder',
+  ),
   {
     files: ['src/config.ts', 'test/**', 'vitest.config.ts', 'scripts/**', 'bench/**', 'examples/**'],
     rules: { 'no-restricted-properties': 'off' },

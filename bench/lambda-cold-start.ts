@@ -95,7 +95,10 @@ await admin(`create database ${name}`);
 try {
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
-  execFileSync(process.execPath, [join(root, 'dist/migrate.mjs')], { env: { ...process.env, DATABASE_URL: url.toString() }, stdio: 'inherit' });
+  execFileSync(process.execPath, [join(root, 'dist/migrate.mjs')], {
+    env: { ...process.env, DATABASE_URL: url.toString() },
+    stdio: 'inherit',
+  });
 
   const postgres: Run[] = [];
   for (let i = 0; i < RUNS; i++) postgres.push(await coldStart(location, url.toString(), i));
@@ -110,7 +113,9 @@ try {
     pgliteInMemory: report('PGlite in memory (demo mode: initdb + migrations at init)', pgliteRuns),
   };
   const median = summary(postgres, 'coldStartMs').median;
-  process.stdout.write(`\ncold start on PostgreSQL, median ${median.toFixed(0)} ms: ${median < TARGET_MS ? 'under' : 'OVER'} the ${TARGET_MS} ms target\n`);
+  process.stdout.write(
+    `\ncold start on PostgreSQL, median ${median.toFixed(0)} ms: ${median < TARGET_MS ? 'under' : 'OVER'} the ${TARGET_MS} ms target\n`,
+  );
   writeFileSync(join(root, 'bench/results/lambda-cold-start.json'), `${JSON.stringify(results, null, 2)}\n`);
 } finally {
   await admin(`drop database if exists ${name} with (force)`);

@@ -203,7 +203,14 @@ async function loops(database: string, op: (i: number) => Promise<unknown>): Pro
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { requestsPerSecond: latencies.length / seconds, p50Ms: at(0.5), p99Ms: at(0.99), errors: 0, requests: latencies.length, ...cpu(latencies.length) };
+  return {
+    requestsPerSecond: latencies.length / seconds,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    errors: 0,
+    requests: latencies.length,
+    ...cpu(latencies.length),
+  };
 }
 
 const RAW_INSERT = `insert into projects (owner_id, title, title_key) values ($1, $2, $3)
@@ -226,7 +233,9 @@ async function rawInserts(url: string, database: string, ownerId: string, round:
   await migrate(embedded.db);
   if (embedded.kind !== 'pglite') throw new Error('expected PGlite');
   const { pglite } = embedded;
-  await pglite.query(`insert into users (id, username, email, nickname, password_hash) values ($1, 'raw', 'raw@example.com', 'raw', 'x')`, [ownerId]);
+  await pglite.query(`insert into users (id, username, email, nickname, password_hash) values ($1, 'raw', 'raw@example.com', 'raw', 'x')`, [
+    ownerId,
+  ]);
   try {
     return await loops(database, (i) => pglite.query(RAW_INSERT, [ownerId, `raw-${i}`, `raw-${i}`]));
   } finally {
@@ -312,8 +321,14 @@ async function main(): Promise<void> {
 
     const setup = await start('dist/server.mjs', { PORT: String(PORT), DATABASE_URL: scratch.url, ...SERVICE_ENV }, 'listening');
     children.add(setup);
-    const user = (await json(PORT, '/api/users', { method: 'POST', body: { username: 'bencher', password: 'password-123', nickname: 'b', email: 'bencher@example.com' } })).data;
-    const token = (await json(PORT, '/api/sessions', { method: 'POST', body: { login: 'bencher', password: 'password-123' } })).data.token as string;
+    const user = (
+      await json(PORT, '/api/users', {
+        method: 'POST',
+        body: { username: 'bencher', password: 'password-123', nickname: 'b', email: 'bencher@example.com' },
+      })
+    ).data;
+    const token = (await json(PORT, '/api/sessions', { method: 'POST', body: { login: 'bencher', password: 'password-123' } })).data
+      .token as string;
     const project = (await json(PORT, '/api/projects', { method: 'POST', token, body: { title: 'Existing' } })).data;
     for (let i = 0; i < 30; i++) await json(PORT, '/api/projects', { method: 'POST', token, body: { title: `Listed ${i}` } });
     await stop(setup);
@@ -322,7 +337,13 @@ async function main(): Promise<void> {
     const auth = { authorization: `Bearer ${token}` };
     let seq = 0;
     const unique = () => `${process.pid.toString(36)}${(seq++).toString(36)}`;
-    const create: Load = { method: 'POST', path: '/api/projects', headers: auth, body: () => JSON.stringify({ title: `P ${unique()}` }), expected: [201] };
+    const create: Load = {
+      method: 'POST',
+      path: '/api/projects',
+      headers: auth,
+      body: () => JSON.stringify({ title: `P ${unique()}` }),
+      expected: [201],
+    };
     const getOne: Load = { method: 'GET', path: `/api/projects/${project.id as string}`, headers: auth, expected: [200] };
 
     // Interleaved: each round runs every row once, service next to the peer it is compared with,
@@ -347,8 +368,16 @@ async function main(): Promise<void> {
         kind: 'baseline',
         run: () => loops(scratch.name, (i) => hashPassword(`password-${i}`)),
       },
-      { name: 'availability', kind: 'service', run: () => service({ method: 'GET', path: () => `/api/users/availability?username=a${unique()}`, expected: [200] }) },
-      { name: 'bare Hono route', kind: 'baseline', run: () => serve('dist/bench/bare-server.mjs', { method: 'GET', path: '/', expected: [200] }) },
+      {
+        name: 'availability',
+        kind: 'service',
+        run: () => service({ method: 'GET', path: () => `/api/users/availability?username=a${unique()}`, expected: [200] }),
+      },
+      {
+        name: 'bare Hono route',
+        kind: 'baseline',
+        run: () => serve('dist/bench/bare-server.mjs', { method: 'GET', path: '/', expected: [200] }),
+      },
       { name: 'create project', kind: 'service', run: () => service(create) },
       ...(onPostgres
         ? [
@@ -357,11 +386,23 @@ async function main(): Promise<void> {
           ]
         : []),
       { name: 'raw driver INSERT', kind: 'baseline', run: (round) => rawInserts(scratch.url, scratch.name, user.id as string, round) },
-      { name: 'create duplicate (409)', kind: 'service', run: () => service({ ...create, body: () => '{"title":"Existing"}', expected: [409] }) },
-      { name: 'keyed create', kind: 'service', run: () => service({ ...create, perRequestHeaders: () => ({ 'idempotency-key': `k-${unique()}` }) }) },
+      {
+        name: 'create duplicate (409)',
+        kind: 'service',
+        run: () => service({ ...create, body: () => '{"title":"Existing"}', expected: [409] }),
+      },
+      {
+        name: 'keyed create',
+        kind: 'service',
+        run: () => service({ ...create, perRequestHeaders: () => ({ 'idempotency-key': `k-${unique()}` }) }),
+      },
       { name: 'get project', kind: 'service', run: () => service(getOne) },
       ...(onPostgres ? [{ name: 'Hono + pg get', kind: 'peer' as const, run: () => serve('dist/bench/peers/hono.mjs', getOne) }] : []),
-      { name: 'list projects', kind: 'service', run: () => service({ method: 'GET', path: '/api/projects?limit=20', headers: auth, expected: [200] }) },
+      {
+        name: 'list projects',
+        kind: 'service',
+        run: () => service({ method: 'GET', path: '/api/projects?limit=20', headers: auth, expected: [200] }),
+      },
     ];
     // BENCH_ONLY=name,name runs only those rows (a development aid; targets need their pairs).
     const only = process.env.BENCH_ONLY?.split(',');
@@ -404,7 +445,10 @@ async function main(): Promise<void> {
     for (const r of rows) {
       if (r.kind === 'baseline') continue;
       const service = r.kind === 'service';
-      const names = [...(service ? [bounds[r.name]!, ...goals.filter(([s]) => s === r.name).map(([, to]) => to), ...peers] : []), 'raw driver INSERT'];
+      const names = [
+        ...(service ? [bounds[r.name]!, ...goals.filter(([s]) => s === r.name).map(([, to]) => to), ...peers] : []),
+        'raw driver INSERT',
+      ];
       const against = [...new Set(names)].map(row).filter((o): o is Row => o !== undefined);
       r.ratios = against.map((other) => ratio(r, other));
       if (service) r.chart = r.ratios.find((q) => q.to === bounds[r.name]);

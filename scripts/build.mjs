@@ -29,7 +29,12 @@ const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20'
 function buildServer() {
   return Promise.all(
     ['server', 'migrate'].map((name) =>
-      build({ ...common, entryPoints: [join(ROOT, `src/entry/${name}.ts`)], packages: 'external', outfile: join(ROOT, `dist/${name}.mjs`) }),
+      build({
+        ...common,
+        entryPoints: [join(ROOT, `src/entry/${name}.ts`)],
+        packages: 'external',
+        outfile: join(ROOT, `dist/${name}.mjs`),
+      }),
     ),
   );
 }
@@ -79,7 +84,9 @@ async function buildLambda() {
   copyPackage('@node-rs/argon2', modules);
   for (const target of ARGON2_TARGETS) installPlatformPackage(target, modules);
   copyPackage('@electric-sql/pglite', modules, (file) => !/\.(map|d\.ts|d\.cts)$/.test(file));
-  copyPackage('swagger-ui-dist', modules, (file) => /swagger-ui-dist(\/(package\.json|swagger-ui\.css|swagger-ui-bundle\.js|LICENSE))?$/.test(file));
+  copyPackage('swagger-ui-dist', modules, (file) =>
+    /swagger-ui-dist(\/(package\.json|swagger-ui\.css|swagger-ui-bundle\.js|LICENSE))?$/.test(file),
+  );
   cpSync(WEB_DIR, join(LAMBDA_DIR, 'web'), { recursive: true });
 }
 
@@ -133,7 +140,9 @@ function installPlatformPackage(name, modules) {
   // npm pack's own file name for a scoped package: @scope/name → scope-name-version.tgz.
   const tarball = join(CACHE_DIR, `${name.slice(1).replace('/', '-')}-${version}.tgz`);
   if (!existsSync(tarball)) {
-    execFileSync('npm', ['pack', `${name}@${version}`, '--silent', '--pack-destination', CACHE_DIR], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('npm', ['pack', `${name}@${version}`, '--silent', '--pack-destination', CACHE_DIR], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
   }
   const [algorithm = '', expected] = integrity.split(/-(.*)/s);
   const actual = createHash(algorithm).update(readFileSync(tarball)).digest('base64');

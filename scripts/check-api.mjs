@@ -59,7 +59,8 @@ function redoclyLint(document) {
   }
   const { errors, warnings } = report.totals;
   process.stdout.write(`redocly lint (recommended): ${errors} errors, ${warnings} warnings\n`);
-  for (const p of report.problems ?? []) process.stdout.write(`  ${p.severity} ${p.ruleId} ${p.location[0]?.pointer ?? ''}: ${p.message}\n`);
+  for (const p of report.problems ?? [])
+    process.stdout.write(`  ${p.severity} ${p.ruleId} ${p.location[0]?.pointer ?? ''}: ${p.message}\n`);
   if (errors + warnings > 0) failures.push('redocly lint');
 }
 

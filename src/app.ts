@@ -72,8 +72,14 @@ const OPENAPI_INFO = {
   // The host the document was fetched from, whichever that is (local, behind a proxy, API Gateway).
   servers: [{ url: '/', description: 'this server' }],
   tags: [
-    { name: 'users', description: 'Sign up, check availability, read, change and delete accounts. A taken username or email is a 409 naming the field.' },
-    { name: 'sessions', description: 'Log in and out. The token from login goes in `Authorization: Bearer`; a browser also gets it as an HttpOnly cookie.' },
+    {
+      name: 'users',
+      description: 'Sign up, check availability, read, change and delete accounts. A taken username or email is a 409 naming the field.',
+    },
+    {
+      name: 'sessions',
+      description: 'Log in and out. The token from login goes in `Authorization: Bearer`; a browser also gets it as an HttpOnly cookie.',
+    },
     {
       name: 'projects',
       description:
@@ -136,7 +142,7 @@ export function createApp({
     description:
       'The `token` from POST /api/sessions. In a browser the session cookie works too: once logged in ' +
       '(on /docs, with "Try it out" on POST /api/sessions) it is sent by itself and nothing needs authorizing. ' +
-      'On AWS Lambda with TRUST_GATEWAY_AUTH=true, the API Gateway authorizer\'s token instead: its ' +
+      "On AWS Lambda with TRUST_GATEWAY_AUTH=true, the API Gateway authorizer's token instead: its " +
       'claims (issuer + sub) name the caller.',
   });
   app.doc31('/openapi.json', OPENAPI_INFO);

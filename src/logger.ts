@@ -8,7 +8,9 @@ const LOGGED_ERROR_FIELDS = ['type', 'message', 'stack', 'code', 'constraint', '
 
 function serializeError(err: unknown): Record<string, unknown> {
   const full = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown>;
-  const logged: Record<string, unknown> = Object.fromEntries(LOGGED_ERROR_FIELDS.filter((k) => full[k] !== undefined).map((k) => [k, full[k]]));
+  const logged: Record<string, unknown> = Object.fromEntries(
+    LOGGED_ERROR_FIELDS.filter((k) => full[k] !== undefined).map((k) => [k, full[k]]),
+  );
   const { cause } = err as { cause?: unknown };
   if (cause !== undefined) logged.cause = serializeError(cause);
   return logged;

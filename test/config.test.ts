@@ -37,7 +37,17 @@ describe('loadConfig', () => {
         TRUST_GATEWAY_AUTH: 'true',
         LOG_LEVEL: '',
       }),
-    ).toMatchObject({ port: 3000, databaseUrl: 'postgres://u:p@h/db', defaultLocale: 'en', cookieSecure: 'true', sessionIdleMinutes: 5, sessionMaxHours: 24, bodyLimitBytes: 1024, trustGatewayAuth: true, logLevel: 'info' });
+    ).toMatchObject({
+      port: 3000,
+      databaseUrl: 'postgres://u:p@h/db',
+      defaultLocale: 'en',
+      cookieSecure: 'true',
+      sessionIdleMinutes: 5,
+      sessionMaxHours: 24,
+      bodyLimitBytes: 1024,
+      trustGatewayAuth: true,
+      logLevel: 'info',
+    });
   });
 
   it.each([

@@ -31,7 +31,9 @@ describe('the documentation', () => {
   it('has a section for every `docs/spec.md §n` that the code cites', () => {
     const spec = readFileSync(join(root, 'docs/spec.md'), 'utf8');
     const sections = new Set([...spec.matchAll(/^## (\d+)\. /gm)].map((m) => m[1]));
-    const cited = textFiles.flatMap((f) => [...readFileSync(join(root, f), 'utf8').matchAll(/docs\/spec\.md §(\d+)/g)].map((m) => `${f} §${m[1]}`));
+    const cited = textFiles.flatMap((f) =>
+      [...readFileSync(join(root, f), 'utf8').matchAll(/docs\/spec\.md §(\d+)/g)].map((m) => `${f} §${m[1]}`),
+    );
     expect(cited.length).toBeGreaterThan(0);
     expect(cited.filter((c) => !sections.has(c.split('§')[1]))).toEqual([]);
   });

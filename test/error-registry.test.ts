@@ -63,7 +63,11 @@ describe('/openapi.json', () => {
       required: ['title'],
       properties: { title: { type: 'string', minLength: 1, maxLength: 100 }, description: { maxLength: 2000 } },
     });
-    expect(doc.components.schemas.SignupRequest.properties.username).toMatchObject({ minLength: 3, maxLength: 30, pattern: expect.any(String) });
+    expect(doc.components.schemas.SignupRequest.properties.username).toMatchObject({
+      minLength: 3,
+      maxLength: 30,
+      pattern: expect.any(String),
+    });
     expect(doc.components.securitySchemes).toEqual({
       bearer: { type: 'http', scheme: 'bearer', description: expect.stringContaining('TRUST_GATEWAY_AUTH=true') },
     });
@@ -85,7 +89,10 @@ describe('/openapi.json', () => {
       expect(op.description, name).toEqual(expect.any(String));
       for (const tag of op.tags) expect(tags.get(tag), `${name} tag ${tag}`).toEqual(expect.any(String));
       expect(op.security, name).toEqual(publicOps.includes(name) ? [] : [{ bearer: [] }]);
-      expect(Object.keys(op.responses).some((status) => status.startsWith('4')), name).toBe(true);
+      expect(
+        Object.keys(op.responses).some((status) => status.startsWith('4')),
+        name,
+      ).toBe(true);
       for (const [status, response] of Object.entries<any>(op.responses)) {
         if (Number(status) < 400) continue;
         expect(Object.keys(response.content), `${name} ${status}`).toEqual(['application/json', 'application/problem+json']);

@@ -122,7 +122,18 @@ function bodies(properties: string[]): fc.Arbitrary<string> {
     { weight: 5, arbitrary: nearValid },
     { weight: 2, arbitrary: fc.jsonValue().map((v) => JSON.stringify(v)) },
     { weight: 1, arbitrary: fc.string() },
-    { weight: 1, arbitrary: fc.constantFrom(deepNesting(5000), '{"title":1e999}', '{"title":"\\ud800"}', '{"title":"\\u0000"}', '[', '{"a":}', '\u0000') },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        deepNesting(5000),
+        '{"title":1e999}',
+        '{"title":"\\ud800"}',
+        '{"title":"\\u0000"}',
+        '[',
+        '{"a":}',
+        '\u0000',
+      ),
+    },
   );
 }
 
@@ -181,10 +192,12 @@ describe('fuzzing every operation of /openapi.json', () => {
     // another user's id, and logout only tokens that are not the caller's.
     const ids = name === 'delete /api/users/{id}' ? [otherId] : [ownId, otherId, projectId];
     const auths = name === 'delete /api/sessions/current' ? ['none', 'garbage'] : ['token', 'token', 'token', 'none', 'garbage'];
-    const queryValues = fc.dictionary(fc.oneof(fc.constantFrom(...queryNames, 'x'), fc.string({ maxLength: 5 })), anyString, { maxKeys: 3 });
+    const queryValues = fc.dictionary(fc.oneof(fc.constantFrom(...queryNames, 'x'), fc.string({ maxLength: 5 })), anyString, {
+      maxKeys: 3,
+    });
     const plausibleQuery = fc
       .record(Object.fromEntries(queryNames.map((q) => [q, valueFor(q)])), { requiredKeys: [] })
-      .map((o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v) ?? ''])));
+      .map((o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'string' ? v : (JSON.stringify(v) ?? '')])));
 
     const requestCase = fc.record({
       id: fc.oneof(fc.constantFrom(...ids), fc.uuid(), anyString.map(encodePathSegment)),
@@ -212,7 +225,11 @@ describe('fuzzing every operation of /openapi.json', () => {
         if (c.auth === 'token') headers.authorization = `Bearer ${token}`;
         if (c.auth === 'garbage') headers.authorization = 'Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
         const before = await snapshot();
-        const res = await t.app.request(url, { method: method.toUpperCase(), headers, ...(c.body !== undefined && method !== 'get' && { body: c.body }) });
+        const res = await t.app.request(url, {
+          method: method.toUpperCase(),
+          headers,
+          ...(c.body !== undefined && method !== 'get' && { body: c.body }),
+        });
         const text = await res.text();
         const label = `${method.toUpperCase()} ${url} → ${res.status} ${text.slice(0, 300)}`;
         expect(res.status, label).toBeLessThan(500);

@@ -13,7 +13,10 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 async function userCount(): Promise<number> {
-  const row = await t.db.selectFrom('users').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  const row = await t.db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -76,7 +79,11 @@ describe('RFC 9457 problem details', () => {
   it('carries conflict on a 409', async () => {
     const { token } = await t.newUser();
     const p = await t.createProject(token, 'Problem');
-    const res = await t.request('POST', '/api/projects', { token, json: { title: 'problem' }, headers: { accept: 'application/problem+json' } });
+    const res = await t.request('POST', '/api/projects', {
+      token,
+      json: { title: 'problem' },
+      headers: { accept: 'application/problem+json' },
+    });
     expect(res.body).toMatchObject({
       status: 409,
       title: 'Conflict',
@@ -100,7 +107,9 @@ describe('Accept-Language', () => {
     ['en;q=0', 'ko'],
   ])('%s → %s', async (header, locale) => {
     const res = await t.request('GET', '/api/nowhere', { headers: header ? { 'accept-language': header } : {} });
-    expect(res.body.message).toBe(locale === 'ko' ? '[Not Found] 요청한 리소스를 찾을 수 없습니다.' : '[Not Found] The requested resource was not found.');
+    expect(res.body.message).toBe(
+      locale === 'ko' ? '[Not Found] 요청한 리소스를 찾을 수 없습니다.' : '[Not Found] The requested resource was not found.',
+    );
   });
 
   it('DEFAULT_LOCALE=en answers English when the header names neither language', async () => {
@@ -242,7 +251,10 @@ describe('failures of ours', () => {
       const en = await broken.request('GET', '/api/projects', { token, headers: { 'accept-language': 'en' } });
       expect(en.body.message).toBe('[Internal Server Error] Internal server error');
       const logged = broken.logs.find((l) => l.requestId === requestId && l.level === 50);
-      expect(logged).toMatchObject({ msg: 'request failed', err: expect.objectContaining({ message: expect.stringContaining('projects') }) });
+      expect(logged).toMatchObject({
+        msg: 'request failed',
+        err: expect.objectContaining({ message: expect.stringContaining('projects') }),
+      });
     } finally {
       await broken.close();
     }

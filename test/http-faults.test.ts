@@ -63,7 +63,11 @@ function parseResponses(wire: Buffer): { responses: RawResponse[]; rest: Buffer 
  * Opens a raw connection, lets `script` write to it, and collects responses until `expected` have
  * arrived and the server stays quiet, or the connection ends.
  */
-async function converse(port: number, expected: number, script: (socket: Socket, seen: () => number) => Promise<void> | void): Promise<Conversation> {
+async function converse(
+  port: number,
+  expected: number,
+  script: (socket: Socket, seen: () => number) => Promise<void> | void,
+): Promise<Conversation> {
   const socket = connect(port, '127.0.0.1');
   await new Promise<void>((resolve) => socket.once('connect', resolve));
   let wire = Buffer.alloc(0);
@@ -122,7 +126,9 @@ describe('responses decided before the body is read leave the connection usable 
 
   it('413 from Content-Length, with the body sent in full, then a second request', async () => {
     const talk = await converse(server.port, 2, (s) => {
-      s.write(`POST /api/projects HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${big.length}\r\n\r\n`);
+      s.write(
+        `POST /api/projects HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${big.length}\r\n\r\n`,
+      );
       s.write(big);
       s.write(HEALTH);
     });
@@ -132,7 +138,9 @@ describe('responses decided before the body is read leave the connection usable 
 
   it('413 while reading a chunked body, then a second request', async () => {
     const talk = await converse(server.port, 2, (s) => {
-      s.write(`POST /api/projects HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
+      s.write(
+        `POST /api/projects HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      );
       for (let i = 0; i < big.length; i += 4096) {
         const part = big.slice(i, i + 4096);
         s.write(`${part.length.toString(16)}\r\n${part}\r\n`);
@@ -174,14 +182,19 @@ describe('request bodies the server cannot take as they are', () => {
 
   async function post(headers: string, body: Buffer): Promise<RawResponse> {
     const talk = await converse(server.port, 1, (s) => {
-      s.write(`POST /api/projects HTTP/1.1\r\nHost: localhost\r\nAccept-Language: en\r\nAuthorization: Bearer ${token}\r\nContent-Length: ${body.length}\r\n${headers}\r\n`);
+      s.write(
+        `POST /api/projects HTTP/1.1\r\nHost: localhost\r\nAccept-Language: en\r\nAuthorization: Bearer ${token}\r\nContent-Length: ${body.length}\r\n${headers}\r\n`,
+      );
       s.write(body);
     });
     return talk.responses[0]!;
   }
 
   async function projectCount(): Promise<number> {
-    const row = await t.db.selectFrom('projects').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const row = await t.db
+      .selectFrom('projects')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(row.n);
   }
 
@@ -199,7 +212,10 @@ describe('request bodies the server cannot take as they are', () => {
 
   it.each(['gzip', 'br', 'deflate, identity'])('Content-Encoding: %s is 415 and stores nothing', async (encoding) => {
     const before = await projectCount();
-    const res = await post(`Content-Type: application/json\r\nContent-Encoding: ${encoding}\r\n`, Buffer.from(JSON.stringify({ title: uniqueName() })));
+    const res = await post(
+      `Content-Type: application/json\r\nContent-Encoding: ${encoding}\r\n`,
+      Buffer.from(JSON.stringify({ title: uniqueName() })),
+    );
     expect(res.status).toBe(415);
     const body = JSON.parse(res.body);
     expect(body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
@@ -209,7 +225,10 @@ describe('request bodies the server cannot take as they are', () => {
   });
 
   it('Content-Encoding: identity is read as it is', async () => {
-    const res = await post('Content-Type: application/json\r\nContent-Encoding: identity\r\n', Buffer.from(JSON.stringify({ title: uniqueName() })));
+    const res = await post(
+      'Content-Type: application/json\r\nContent-Encoding: identity\r\n',
+      Buffer.from(JSON.stringify({ title: uniqueName() })),
+    );
     expect(res.status).toBe(201);
   });
 
@@ -263,7 +282,9 @@ describe('the header and whole-request timeouts hold', () => {
     const started = Date.now();
     let timer: NodeJS.Timeout | undefined;
     const talk = await converse(server.port, 1, (s) => {
-      s.write(`POST /api/projects HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"title":"`);
+      s.write(
+        `POST /api/projects HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"title":"`,
+      );
       timer = setInterval(() => {
         if (s.writable) s.write('a');
       }, 100);
@@ -296,7 +317,9 @@ describe('what the request target says', () => {
   it('an absolute-form https:// target over plain HTTP gets no HSTS and no Secure __Host- cookie', async () => {
     const body = JSON.stringify({ login: user.username, password });
     const talk = await converse(server.port, 1, (s) => {
-      s.write(`POST https://localhost/api/sessions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      s.write(
+        `POST https://localhost/api/sessions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      );
     });
     const res = talk.responses[0]!;
     expect(res.status).toBe(201);
@@ -305,17 +328,21 @@ describe('what the request target says', () => {
     expect(res.headers['set-cookie']).not.toMatch(/Secure/i);
   });
 
-  it.each(['/api/projects/%2e%2e/users/me', '/api/projects/%2E%2E/users/me', '/api/projects/.%2e/users/me', '/api/projects/../users/me', '/api/x/%2e%2e/users/me', '/api/%2e%2e/api/users/me'])(
-    'the dot-segments of %s are not resolved into another route',
-    async (path) => {
-      const talk = await converse(server.port, 1, (s) => {
-        s.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\n\r\n`);
-      });
-      const res = talk.responses[0]!;
-      expect([400, 404]).toContain(res.status);
-      expect(JSON.parse(res.body).status).toBe('Failed');
-    },
-  );
+  it.each([
+    '/api/projects/%2e%2e/users/me',
+    '/api/projects/%2E%2E/users/me',
+    '/api/projects/.%2e/users/me',
+    '/api/projects/../users/me',
+    '/api/x/%2e%2e/users/me',
+    '/api/%2e%2e/api/users/me',
+  ])('the dot-segments of %s are not resolved into another route', async (path) => {
+    const talk = await converse(server.port, 1, (s) => {
+      s.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+    });
+    const res = talk.responses[0]!;
+    expect([400, 404]).toContain(res.status);
+    expect(JSON.parse(res.body).status).toBe('Failed');
+  });
 
   it('a cursor whose id is malformed is 400 naming the cursor, and logs no error', async () => {
     const before = t.logs.length;

@@ -28,7 +28,10 @@ describe.skipIf(!withPostgres)('an idempotent write under a fault at every state
     // The session lookup is left out of the count: the session cache decides whether it runs.
     faults = await openFaultyDb(t.testDb.url!, (sql) => /\bfrom sessions\b/.test(sql));
     faulty = testAppOn(t.testDb, faults.db);
-    ({ token, user: { id: userId } } = await t.newUser());
+    ({
+      token,
+      user: { id: userId },
+    } = await t.newUser());
   });
   afterAll(async () => {
     await faults?.close();
@@ -59,7 +62,8 @@ describe.skipIf(!withPostgres)('an idempotent write under a fault at every state
     return {
       send: (key) => faulty.request('POST', `/api/projects/${project.id}/restore`, { token, headers: { 'idempotency-key': key } }),
       committed: async () =>
-        (await t.db.selectFrom('projects').select('id').where('id', '=', project.id).where('deleted_at', 'is', null).executeTakeFirst())?.id,
+        (await t.db.selectFrom('projects').select('id').where('id', '=', project.id).where('deleted_at', 'is', null).executeTakeFirst())
+          ?.id,
       status: 200,
     };
   };
@@ -101,18 +105,22 @@ describe.skipIf(!withPostgres)('an idempotent write under a fault at every state
     ['POST /api/users', signup],
     ['POST /api/projects', create],
     ['POST /api/projects/{id}/restore', restore],
-  ])('%s: a retry replays what was committed, or runs anew; never a 409 for its own resource', async (_name, make) => {
-    const statements = await statementsOf(await make());
-    expect(statements.length).toBeGreaterThan(1);
-    const committed: boolean[] = [];
-    for (let at = 1; at <= statements.length; at++) {
-      for (const when of ['before', 'after'] as const) {
-        for (const sticky of [false, true]) committed.push(await strike(make, { at, when, sticky }));
+  ])(
+    '%s: a retry replays what was committed, or runs anew; never a 409 for its own resource',
+    async (_name, make) => {
+      const statements = await statementsOf(await make());
+      expect(statements.length).toBeGreaterThan(1);
+      const committed: boolean[] = [];
+      for (let at = 1; at <= statements.length; at++) {
+        for (const when of ['before', 'after'] as const) {
+          for (const sticky of [false, true]) committed.push(await strike(make, { at, when, sticky }));
+        }
       }
-    }
-    // A reply lost after COMMIT leaves the write committed; every earlier fault leaves nothing.
-    expect(committed.filter(Boolean)).toHaveLength(2);
-  }, 120_000);
+      // A reply lost after COMMIT leaves the write committed; every earlier fault leaves nothing.
+      expect(committed.filter(Boolean)).toHaveLength(2);
+    },
+    120_000,
+  );
 });
 
 describe.skipIf(!withPostgres)('keyed creates while backends are killed', () => {
@@ -166,7 +174,9 @@ describe.skipIf(!withPostgres)('keyed creates while backends are killed', () => 
       }
       const after = await t.db.selectFrom('projects').select('title').where('owner_id', '=', user.id).execute();
       expect(after.map((r) => r.title).sort()).toEqual([...titles].sort());
-      console.info(`load: ${titles.length} keyed creates, ${kills} backends killed, ${failed.length} first attempts failed (${failed.filter((x) => committed.has(x)).length} of them committed)`);
+      console.info(
+        `load: ${titles.length} keyed creates, ${kills} backends killed, ${failed.length} first attempts failed (${failed.filter((x) => committed.has(x)).length} of them committed)`,
+      );
     } finally {
       await killer.end();
       await t.close();
@@ -217,7 +227,9 @@ describe.skipIf(!withPostgres || !canRunPrivatePostgres())('keyed creates while 
       }
       const after = await database.db.selectFrom('projects').select('title').where('owner_id', '=', user.id).execute();
       expect(after.map((r) => r.title).sort()).toEqual([...titles].sort());
-      console.info(`restart: ${titles.length} keyed creates, ${failed.length} first attempts failed (${failed.filter((x) => committed.has(x)).length} of them committed)`);
+      console.info(
+        `restart: ${titles.length} keyed creates, ${failed.length} first attempts failed (${failed.filter((x) => committed.has(x)).length} of them committed)`,
+      );
     } finally {
       await database.close();
       await server.destroy();

@@ -120,7 +120,9 @@ describe('Idempotency-Key on POST /api/projects', () => {
   it('ten concurrent requests with one key create one project', async () => {
     const { user, token } = await t.newUser();
     const results = await Promise.all(
-      Array.from({ length: 10 }, () => t.request('POST', '/api/projects', { token, json: { title: 'Ten' }, headers: { 'idempotency-key': 'k-10' } })),
+      Array.from({ length: 10 }, () =>
+        t.request('POST', '/api/projects', { token, json: { title: 'Ten' }, headers: { 'idempotency-key': 'k-10' } }),
+      ),
     );
     const created = results.filter((r) => r.status === 201);
     expect(created.length).toBeGreaterThanOrEqual(1);
@@ -138,7 +140,11 @@ describe('Idempotency-Key on POST /api/projects', () => {
     const { user, token } = await t.newUser();
     const res = await t.request('POST', '/api/projects', { token, json: { title: 'BadKey' }, headers: { 'idempotency-key': key } });
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', field: 'Idempotency-Key', errors: [{ field: 'Idempotency-Key', code: 'format' }] });
+    expect(res.body).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      field: 'Idempotency-Key',
+      errors: [{ field: 'Idempotency-Key', code: 'format' }],
+    });
     expect(await projectsTitled(user.id, 'BadKey')).toHaveLength(0);
   });
 });
@@ -174,12 +180,20 @@ describe('key lifetime', () => {
   it('keys older than 24 h are purged, and an expired key is free for a new request', async () => {
     const { user, token } = await t.newUser();
     await t.request('POST', '/api/projects', { token, json: { title: 'Old' }, headers: { 'idempotency-key': 'k-old' } });
-    await t.db.updateTable('idempotency_keys').set({ created_at: sql<Date>`now() - interval '25 hours'` }).where('key', '=', 'k-old').execute();
+    await t.db
+      .updateTable('idempotency_keys')
+      .set({ created_at: sql<Date>`now() - interval '25 hours'` })
+      .where('key', '=', 'k-old')
+      .execute();
     const reused = await t.request('POST', '/api/projects', { token, json: { title: 'New' }, headers: { 'idempotency-key': 'k-old' } });
     expect(reused.status).toBe(201);
     expect(await projectsTitled(user.id, 'New')).toHaveLength(1);
 
-    await t.db.updateTable('idempotency_keys').set({ created_at: sql<Date>`now() - interval '25 hours'` }).where('key', '=', 'k-old').execute();
+    await t.db
+      .updateTable('idempotency_keys')
+      .set({ created_at: sql<Date>`now() - interval '25 hours'` })
+      .where('key', '=', 'k-old')
+      .execute();
     expect(await purgeExpiredKeys(t.db)).toBeGreaterThanOrEqual(1);
     expect(await t.db.selectFrom('idempotency_keys').select('key').where('key', '=', 'k-old').execute()).toEqual([]);
   });

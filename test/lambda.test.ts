@@ -76,10 +76,7 @@ let plain: Deployment;
 let trusting: Deployment;
 
 beforeAll(async () => {
-  [plain, trusting] = await Promise.all([
-    deploy(),
-    deploy({ TRUST_GATEWAY_AUTH: 'true', RATE_LIMIT_AVAILABILITY_PER_MINUTE: '2' }),
-  ]);
+  [plain, trusting] = await Promise.all([deploy(), deploy({ TRUST_GATEWAY_AUTH: 'true', RATE_LIMIT_AVAILABILITY_PER_MINUTE: '2' })]);
 }, 120_000);
 afterAll(() => Promise.all([plain.close(), trusting.close()]));
 
@@ -250,7 +247,11 @@ describe('API Gateway HTTP API (payload 2.0)', () => {
     expect(login.raw.headers['set-cookie']).toBeUndefined();
 
     const fixtureCookies = lambdaEvent(HTTP_COOKIES, { method: 'GET', path: '/' }).cookies as string[];
-    const me = await send(plain, HTTP_COOKIES, { method: 'GET', path: '/api/users/me', cookies: [...fixtureCookies, `__Host-sid=${token}`] });
+    const me = await send(plain, HTTP_COOKIES, {
+      method: 'GET',
+      path: '/api/users/me',
+      cookies: [...fixtureCookies, `__Host-sid=${token}`],
+    });
     expect(me.status).toBe(200);
     expect(me.body.data).toMatchObject({ id: created.body.data.id, email: body.email });
 
@@ -305,7 +306,9 @@ describe('ALB', () => {
     const login = await logIn(plain, ALB_MULTI, body.username);
     expect(login.raw.multiValueHeaders['set-cookie']).toHaveLength(1);
     // This ALB listener is plain http (X-Forwarded-Proto: http): a Secure cookie would be refused.
-    expect(login.raw.multiValueHeaders['set-cookie'][0]).toMatch(/^sid=[A-Za-z0-9_-]{43}; Max-Age=604800; Path=\/; HttpOnly; SameSite=Lax$/);
+    expect(login.raw.multiValueHeaders['set-cookie'][0]).toMatch(
+      /^sid=[A-Za-z0-9_-]{43}; Max-Age=604800; Path=\/; HttpOnly; SameSite=Lax$/,
+    );
   });
 
   it('single-value headers: a query routes, and a base64 body (the fixture is one) is decoded', async () => {
@@ -383,9 +386,17 @@ describe('gateway identity (TRUST_GATEWAY_AUTH)', () => {
     expect(clash.body.data.email).toBeNull();
 
     const freeEmail = `${uniqueName('mail')}@example.com`;
-    const fresh = await claimed(`sub-${uniqueName()}`, { preferred_username: 'Ada Lovelace!', email: freeEmail.toUpperCase(), name: '에이다' });
+    const fresh = await claimed(`sub-${uniqueName()}`, {
+      preferred_username: 'Ada Lovelace!',
+      email: freeEmail.toUpperCase(),
+      name: '에이다',
+    });
     expect(fresh.body.data).toMatchObject({ username: 'ada-lovelace', email: freeEmail, nickname: '에이다' });
-    const unverified = await claimed(`sub-${uniqueName()}`, { preferred_username: 'admin', email: `${uniqueName('u')}@example.com`, email_verified: 'false' });
+    const unverified = await claimed(`sub-${uniqueName()}`, {
+      preferred_username: 'admin',
+      email: `${uniqueName('u')}@example.com`,
+      email_verified: 'false',
+    });
     expect(unverified.body.data.username).toMatch(/^admin-[0-9a-f]{6}$/);
     expect(unverified.body.data.email).toBeNull();
   });
@@ -393,7 +404,9 @@ describe('gateway identity (TRUST_GATEWAY_AUTH)', () => {
   it.runIf(onPostgres())('on: fifty first requests of one new identity, on five containers at once, make one user', async () => {
     const { db, url } = trusting;
     if (!db || url === undefined) throw new Error('expected PostgreSQL');
-    const containers = await Promise.all(Array.from({ length: 5 }, () => startContainer({ DATABASE_URL: url, TRUST_GATEWAY_AUTH: 'true' })));
+    const containers = await Promise.all(
+      Array.from({ length: 5 }, () => startContainer({ DATABASE_URL: url, TRUST_GATEWAY_AUTH: 'true' })),
+    );
     try {
       const event = lambdaEvent(HTTP_JWT, { method: 'GET', path: '/api/users/me' });
       event.requestContext.authorizer.jwt.claims.sub = `race-${uniqueName()}`;
@@ -431,11 +444,24 @@ describe.runIf(onPostgres())('schema on PostgreSQL', () => {
         code: 'SERVICE_UNAVAILABLE',
         message: '[Service Unavailable] 데이터베이스 스키마가 최신이 아닙니다. 마이그레이션(npm run migrate)이 필요합니다.',
       });
-      expect(container.logs.some((l) => l.msg === 'the database schema is not current: run `npm run migrate`' && Array.isArray(l.pending) && l.pending.length === 6)).toBe(true);
+      expect(
+        container.logs.some(
+          (l) =>
+            l.msg === 'the database schema is not current: run `npm run migrate`' && Array.isArray(l.pending) && l.pending.length === 6,
+        ),
+      ).toBe(true);
 
-      const output = execFileSync(process.execPath, ['dist/migrate.mjs'], { env: { PATH: process.env.PATH, DATABASE_URL: url }, encoding: 'utf8' });
-      expect(output).toBe(`${url}: applied 0001_users_sessions_projects, 0002_idempotency_keys, 0003_rate_limits, 0004_projects_live_listing, 0005_gateway_identities, 0006_projects_live_listing_pg17\n`);
-      const again = execFileSync(process.execPath, ['dist/migrate.mjs'], { env: { PATH: process.env.PATH, DATABASE_URL: url }, encoding: 'utf8' });
+      const output = execFileSync(process.execPath, ['dist/migrate.mjs'], {
+        env: { PATH: process.env.PATH, DATABASE_URL: url },
+        encoding: 'utf8',
+      });
+      expect(output).toBe(
+        `${url}: applied 0001_users_sessions_projects, 0002_idempotency_keys, 0003_rate_limits, 0004_projects_live_listing, 0005_gateway_identities, 0006_projects_live_listing_pg17\n`,
+      );
+      const again = execFileSync(process.execPath, ['dist/migrate.mjs'], {
+        env: { PATH: process.env.PATH, DATABASE_URL: url },
+        encoding: 'utf8',
+      });
       expect(again).toBe(`${url}: schema already current\n`);
 
       const after = await container.invoke(lambdaEvent(HTTP_JSON, { method: 'POST', path: '/api/users', json: signupBody() }));

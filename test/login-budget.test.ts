@@ -24,7 +24,10 @@ let address = 0;
 /** A login from an address of its own, as a distributed guesser would send it. */
 function logIn(app: TestApp, login: string, password: string): Promise<TestResponse> {
   address += 1;
-  return app.request('POST', '/api/sessions', { json: { login, password }, headers: { [TEST_CLIENT_IP_HEADER]: `10.0.${address >> 8}.${address & 255}` } });
+  return app.request('POST', '/api/sessions', {
+    json: { login, password },
+    headers: { [TEST_CLIENT_IP_HEADER]: `10.0.${address >> 8}.${address & 255}` },
+  });
 }
 
 const count = (results: TestResponse[], status: number) => results.filter((r) => r.status === status).length;
@@ -55,7 +58,9 @@ describe('the failed-login budget under concurrency', () => {
 
   it('a right password inside a burst of wrong ones never makes more than the limit verified', async () => {
     const { user, password } = await a.signUp();
-    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => logIn(i % 2 ? a : b, user.username, i === 15 ? password : 'wrong-password')));
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => logIn(i % 2 ? a : b, user.username, i === 15 ? password : 'wrong-password')),
+    );
     expect(count(results, 401) + count(results, 201)).toBe(LIMIT);
     expect(count(results, 429)).toBe(30 - LIMIT);
   });

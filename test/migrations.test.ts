@@ -30,14 +30,20 @@ describe('migrations', () => {
     expect(await pendingMigrations(db)).toEqual([]);
     class Rollback extends Error {}
     const inRolledBackTransaction = (work: (trx: Kysely<DB>) => Promise<void>) =>
-      expect(db.transaction().execute(async (trx) => {
-        await work(trx);
-        throw new Rollback();
-      })).rejects.toBeInstanceOf(Rollback);
+      expect(
+        db.transaction().execute(async (trx) => {
+          await work(trx);
+          throw new Rollback();
+        }),
+      ).rejects.toBeInstanceOf(Rollback);
 
     await inRolledBackTransaction(async (trx) => {
       await sql`delete from kysely_migration where name >= '0004'`.execute(trx);
-      expect(await pendingMigrations(trx)).toEqual(['0004_projects_live_listing', '0005_gateway_identities', '0006_projects_live_listing_pg17']);
+      expect(await pendingMigrations(trx)).toEqual([
+        '0004_projects_live_listing',
+        '0005_gateway_identities',
+        '0006_projects_live_listing_pg17',
+      ]);
     });
     await inRolledBackTransaction(async (trx) => {
       await sql`alter table kysely_migration rename to kysely_migration_hidden`.execute(trx);

@@ -49,7 +49,9 @@ describe('a busy pool', () => {
       release();
       await holding;
       expect((await t.request('POST', '/api/projects', { token, json: { title: 'Fed' } })).status).toBe(201);
-      expect(await t.db.selectFrom('projects').select('title').where('title', 'in', ['Starved', 'Fed']).execute()).toEqual([{ title: 'Fed' }]);
+      expect(await t.db.selectFrom('projects').select('title').where('title', 'in', ['Starved', 'Fed']).execute()).toEqual([
+        { title: 'Fed' },
+      ]);
     } finally {
       await t.close();
     }
@@ -145,7 +147,8 @@ describe.skipIf(!withPostgres)('PostgreSQL: lock waits, outages and recovery', (
       await admin.query('select pg_terminate_backend($1)', [rows[0]!.pid]);
       await new Promise((r) => setTimeout(r, 200));
     });
-    for (let i = 0; i < 5; i++) expect((await t.request('POST', '/api/projects', { token, json: { title: `After checkout kill ${i}` } })).status).toBe(201);
+    for (let i = 0; i < 5; i++)
+      expect((await t.request('POST', '/api/projects', { token, json: { title: `After checkout kill ${i}` } })).status).toBe(201);
   });
 
   it('a statement over the statement timeout (57014) is a 503 with nothing written', async () => {

@@ -22,7 +22,11 @@ describe('prepared statements across a migration', () => {
       const read = await t.request('GET', `/api/projects/${created.body.data.id as string}`, { token });
       expect(read.status).toBe(200);
       expect(read.body.data).toEqual(created.body.data);
-      const keyed = await t.request('POST', '/api/projects', { token, json: { title: `${title} keyed` }, headers: { 'idempotency-key': `k-${title}` } });
+      const keyed = await t.request('POST', '/api/projects', {
+        token,
+        json: { title: `${title} keyed` },
+        headers: { 'idempotency-key': `k-${title}` },
+      });
       expect(keyed.status).toBe(201);
       expect(keyed.body.data.title).toBe(`${title} keyed`);
       const duplicate = await t.request('POST', '/api/projects', { token, json: { title } });
@@ -34,7 +38,10 @@ describe('prepared statements across a migration', () => {
     };
 
     const prepared = async () => {
-      const { rows } = await sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements order by name`.execute(t.db);
+      const { rows } = await sql<{
+        name: string;
+        statement: string;
+      }>`select name, statement from pg_prepared_statements order by name`.execute(t.db);
       return rows;
     };
     expect(await exercise('before')).toEqual(['before', 'before keyed']);

@@ -82,9 +82,19 @@ describe('POST /api/projects', () => {
   it.each([
     ['blank', { title: '   ' }, 'too_short', '[Bad Request] title 값이 너무 짧습니다. (최소 1자)'],
     ['too long', { title: 'x'.repeat(101) }, 'too_long', '[Bad Request] title 값이 너무 깁니다. (최대 100자)'],
-    ['NUL byte', { title: 'a\u0000b' }, 'invalid_characters', '[Bad Request] title 값에 허용되지 않는 문자(NUL, 짝이 없는 서로게이트)가 있습니다.'],
+    [
+      'NUL byte',
+      { title: 'a\u0000b' },
+      'invalid_characters',
+      '[Bad Request] title 값에 허용되지 않는 문자(NUL, 짝이 없는 서로게이트)가 있습니다.',
+    ],
     ['wrong type', { title: ['a'] }, 'type', '[Bad Request] title 값의 타입이 올바르지 않습니다.'],
-    ['long description', { title: 'ok', description: 'd'.repeat(2001) }, 'too_long', '[Bad Request] description 값이 너무 깁니다. (최대 2000자)'],
+    [
+      'long description',
+      { title: 'ok', description: 'd'.repeat(2001) },
+      'too_long',
+      '[Bad Request] description 값이 너무 깁니다. (최대 2000자)',
+    ],
   ])('%s is a 400 with field code %s', async (_name, json, code, message) => {
     const { user, token } = await t.newUser();
     const res = await t.request('POST', '/api/projects', { token, json });
@@ -122,7 +132,9 @@ describe('POST /api/projects', () => {
     let ran = t.testDb.queries.slice(before);
     expect(ran).toHaveLength(2);
     expect(ran[0]).toMatch(/from sessions/);
-    expect(ran[1]).toMatch(/insert into projects .* on conflict \(owner_id, title_key\) where deleted_at is null and title_key is not null do nothing/s);
+    expect(ran[1]).toMatch(
+      /insert into projects .* on conflict \(owner_id, title_key\) where deleted_at is null and title_key is not null do nothing/s,
+    );
     before = t.testDb.queries.length;
     const duplicate = await t.request('POST', '/api/projects', { token, json: { title: 'COUNTED' } });
     expect(duplicate.status).toBe(409);
@@ -152,7 +164,12 @@ describe('GET /api/projects/{id}', () => {
     const a = await t.newUser();
     const b = await t.newUser();
     const p = await t.createProject(a.token, 'Private');
-    for (const path of [`/api/projects/${p.id}`, '/api/projects/00000000-0000-4000-8000-000000000000', '/api/projects/not-a-uuid', "/api/projects/1'or'1"]) {
+    for (const path of [
+      `/api/projects/${p.id}`,
+      '/api/projects/00000000-0000-4000-8000-000000000000',
+      '/api/projects/not-a-uuid',
+      "/api/projects/1'or'1",
+    ]) {
       const res = await t.request('GET', path, { token: b.token });
       expect(res.status, path).toBe(404);
       expect(res.body).toMatchObject({ code: 'NOT_FOUND_RESOURCE', message: '[Not Found] 요청한 리소스를 찾을 수 없습니다.' });
@@ -186,7 +203,15 @@ describe('GET /api/projects', () => {
     const { user, token } = await t.newUser();
     await t.db
       .insertInto('projects')
-      .values(Array.from({ length: 7 }, (_, i) => ({ owner_id: user.id, title: `S${i}`, title_key: `s${i}`, description: null, created_at: new Date('2026-01-01T00:00:00.000Z') })))
+      .values(
+        Array.from({ length: 7 }, (_, i) => ({
+          owner_id: user.id,
+          title: `S${i}`,
+          title_key: `s${i}`,
+          description: null,
+          created_at: new Date('2026-01-01T00:00:00.000Z'),
+        })),
+      )
       .execute();
     const seen: string[] = [];
     let cursor: string | null = null;
@@ -243,13 +268,21 @@ describe('PATCH /api/projects/{id}', () => {
     const p = await t.createProject(token, 'Delta');
     const ok = await t.request('PATCH', `/api/projects/${p.id}`, { token, json: { description: 'v2' }, headers: { 'if-match': '"1"' } });
     expect(ok.status).toBe(200);
-    const stale = await t.request('PATCH', `/api/projects/${p.id}`, { token, json: { description: 'lost' }, headers: { 'if-match': '"1"' } });
+    const stale = await t.request('PATCH', `/api/projects/${p.id}`, {
+      token,
+      json: { description: 'lost' },
+      headers: { 'if-match': '"1"' },
+    });
     expect(stale.status).toBe(412);
     expect(stale.body).toMatchObject({
       code: 'PRECONDITION_FAILED',
       message: '[Precondition Failed] 리소스가 변경되었습니다. 최신 버전을 다시 조회하세요.',
     });
-    const weak = await t.request('PATCH', `/api/projects/${p.id}`, { token, json: { description: 'weak' }, headers: { 'if-match': 'W/"2"' } });
+    const weak = await t.request('PATCH', `/api/projects/${p.id}`, {
+      token,
+      json: { description: 'weak' },
+      headers: { 'if-match': 'W/"2"' },
+    });
     expect(weak.status).toBe(412);
     const row = await t.db.selectFrom('projects').selectAll().where('id', '=', p.id).executeTakeFirstOrThrow();
     expect(row).toMatchObject({ description: 'v2', version: 2 });

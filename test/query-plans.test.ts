@@ -27,7 +27,9 @@ async function plan(statement: { sql: string; parameters: readonly unknown[] }):
     // The tables hold a handful of rows, and a sequential scan of a page or two is cheaper than
     // any index: with it allowed, the plan would say nothing about which index the query can use.
     await sql`set local enable_seqscan = off`.execute(trx);
-    const { rows } = await trx.executeQuery<{ 'QUERY PLAN': string }>(CompiledQuery.raw(`explain ${statement.sql}`, [...statement.parameters]));
+    const { rows } = await trx.executeQuery<{ 'QUERY PLAN': string }>(
+      CompiledQuery.raw(`explain ${statement.sql}`, [...statement.parameters]),
+    );
     return rows.map((r) => r['QUERY PLAN']).join('\n');
   });
 }

@@ -22,23 +22,32 @@ describe(`${N} requests at once for one unique value`, () => {
     const results = await Promise.all(
       Array.from({ length: N }, (_, i) =>
         t.request('POST', '/api/users', {
-          json: { username: i % 2 ? name.toUpperCase() : ` ${name} `, password: 'password-123', nickname: 'r', email: `${name}-${i}@example.com` },
+          json: {
+            username: i % 2 ? name.toUpperCase() : ` ${name} `,
+            password: 'password-123',
+            nickname: 'r',
+            email: `${name}-${i}@example.com`,
+          },
         }),
       ),
     );
     expect(tally(results)).toEqual({ 201: 1, 409: N - 1 });
-    for (const r of results.filter((x) => x.status === 409)) expect(r.body).toMatchObject({ code: 'DUPLICATE_RESOURCE', field: 'username' });
+    for (const r of results.filter((x) => x.status === 409))
+      expect(r.body).toMatchObject({ code: 'DUPLICATE_RESOURCE', field: 'username' });
     expect(await t.db.selectFrom('users').select('id').where('username', '=', name.toLowerCase()).execute()).toHaveLength(1);
   });
 
   it('project creates of one title: one 201, the rest 409 pointing at it, one live row', async () => {
     const { user, token } = await t.newUser();
     const results = await Promise.all(
-      Array.from({ length: N }, (_, i) => t.request('POST', '/api/projects', { token, json: { title: i % 3 ? 'Contested' : 'CONTESTED ' } })),
+      Array.from({ length: N }, (_, i) =>
+        t.request('POST', '/api/projects', { token, json: { title: i % 3 ? 'Contested' : 'CONTESTED ' } }),
+      ),
     );
     expect(tally(results)).toEqual({ 201: 1, 409: N - 1 });
     const winner = results.find((r) => r.status === 201)!.body.data.id;
-    for (const r of results.filter((x) => x.status === 409)) expect(r.body.conflict).toEqual({ id: winner, location: `/api/projects/${winner}` });
+    for (const r of results.filter((x) => x.status === 409))
+      expect(r.body.conflict).toEqual({ id: winner, location: `/api/projects/${winner}` });
     const live = await t.db.selectFrom('projects').select('id').where('owner_id', '=', user.id).where('deleted_at', 'is', null).execute();
     expect(live).toEqual([{ id: winner }]);
   });
@@ -49,7 +58,12 @@ describe(`${N} requests at once for one unique value`, () => {
     for (let i = 0; i < N; i++) ids.push((await t.createProject(token, `Source ${i}`)).id);
     const results = await Promise.all(ids.map((id) => t.request('PATCH', `/api/projects/${id}`, { token, json: { title: 'Target' } })));
     expect(tally(results)).toEqual({ 200: 1, 409: N - 1 });
-    const named = await t.db.selectFrom('projects').select('id').where('owner_id', '=', user.id).where('title_key', '=', 'target').execute();
+    const named = await t.db
+      .selectFrom('projects')
+      .select('id')
+      .where('owner_id', '=', user.id)
+      .where('title_key', '=', 'target')
+      .execute();
     expect(named).toHaveLength(1);
   });
 
@@ -104,7 +118,9 @@ describe('serialization failures and deadlocks (40001, 40P01)', () => {
          end $$`,
       )
       .execute(t.db);
-    await sql`create trigger injected_failure before insert or update on projects for each row execute function injected_failure()`.execute(t.db);
+    await sql`create trigger injected_failure before insert or update on projects for each row execute function injected_failure()`.execute(
+      t.db,
+    );
     await sql`create trigger injected_failure before update on users for each row execute function injected_failure()`.execute(t.db);
     return async () => {
       await sql`drop trigger injected_failure on projects`.execute(t.db);
@@ -144,7 +160,10 @@ describe('serialization failures and deadlocks (40001, 40P01)', () => {
     const { user, password, token } = await t.newUser();
     const restore = await failInserts(1, '40001');
     try {
-      const res = await t.request('PATCH', `/api/users/${user.id}`, { token, json: { password: 'rotated-pass-1', currentPassword: password } });
+      const res = await t.request('PATCH', `/api/users/${user.id}`, {
+        token,
+        json: { password: 'rotated-pass-1', currentPassword: password },
+      });
       expect(res.status).toBe(200);
     } finally {
       await restore();

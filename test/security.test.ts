@@ -21,22 +21,34 @@ describe('rate limits', () => {
 
   it('availability: past the limit per client address, 429 with Retry-After; other addresses unaffected', async () => {
     const statuses = [];
-    for (let i = 0; i < 4; i++) statuses.push((await t.request('GET', `/api/users/availability?username=${uniqueName()}`, { headers: from('198.51.100.1') })).status);
+    for (let i = 0; i < 4; i++)
+      statuses.push((await t.request('GET', `/api/users/availability?username=${uniqueName()}`, { headers: from('198.51.100.1') })).status);
     expect(statuses).toEqual([200, 200, 200, 429]);
     const limited = await t.request('GET', '/api/users/availability?username=someone', { headers: from('198.51.100.1') });
-    expect(limited.body).toMatchObject({ code: 'RATE_LIMITED', message: '[Too Many Requests] 요청이 너무 많습니다. 잠시 후 다시 시도하세요.' });
+    expect(limited.body).toMatchObject({
+      code: 'RATE_LIMITED',
+      message: '[Too Many Requests] 요청이 너무 많습니다. 잠시 후 다시 시도하세요.',
+    });
     const retryAfter = Number(limited.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
     expect((await t.request('GET', '/api/users/availability?username=someone', { headers: from('198.51.100.2') })).status).toBe(200);
-    const row = await t.db.selectFrom('rate_limits').select('hits').where('bucket', '=', 'availability:198.51.100.1').executeTakeFirstOrThrow();
+    const row = await t.db
+      .selectFrom('rate_limits')
+      .select('hits')
+      .where('bucket', '=', 'availability:198.51.100.1')
+      .executeTakeFirstOrThrow();
     expect(row.hits).toBe(5);
   });
 
   it('a new window starts the count again', async () => {
     for (let i = 0; i < 4; i++) await t.request('GET', '/api/users/availability?username=window', { headers: from('198.51.100.3') });
     expect((await t.request('GET', '/api/users/availability?username=window', { headers: from('198.51.100.3') })).status).toBe(429);
-    await t.db.updateTable('rate_limits').set({ window_start: sql<Date>`window_start - interval '1 minute'` }).where('bucket', '=', 'availability:198.51.100.3').execute();
+    await t.db
+      .updateTable('rate_limits')
+      .set({ window_start: sql<Date>`window_start - interval '1 minute'` })
+      .where('bucket', '=', 'availability:198.51.100.3')
+      .execute();
     expect((await t.request('GET', '/api/users/availability?username=window', { headers: from('198.51.100.3') })).status).toBe(200);
   });
 
@@ -61,10 +73,16 @@ describe('rate limits', () => {
       headers: from('203.0.113.20'),
     });
     for (const [i, ip] of ['192.0.2.1', '192.0.2.2', '192.0.2.3'].entries()) {
-      const res = await t.request('POST', '/api/sessions', { json: { login: i % 2 ? name : ` ${name.toUpperCase()} `, password: 'wrong-password' }, headers: from(ip) });
+      const res = await t.request('POST', '/api/sessions', {
+        json: { login: i % 2 ? name : ` ${name.toUpperCase()} `, password: 'wrong-password' },
+        headers: from(ip),
+      });
       expect(res.status).toBe(401);
     }
-    const locked = await t.request('POST', '/api/sessions', { json: { login: name, password: 'password-123' }, headers: from('192.0.2.4') });
+    const locked = await t.request('POST', '/api/sessions', {
+      json: { login: name, password: 'password-123' },
+      headers: from('192.0.2.4'),
+    });
     expect(locked.status).toBe(429);
     expect(locked.body.code).toBe('RATE_LIMITED');
     expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(60);
@@ -74,7 +92,9 @@ describe('rate limits', () => {
     const ghost = uniqueName('ghost');
     const statuses = [];
     for (const ip of ['192.0.2.11', '192.0.2.12', '192.0.2.13', '192.0.2.14']) {
-      statuses.push((await t.request('POST', '/api/sessions', { json: { login: ghost, password: 'whatever-1' }, headers: from(ip) })).status);
+      statuses.push(
+        (await t.request('POST', '/api/sessions', { json: { login: ghost, password: 'whatever-1' }, headers: from(ip) })).status,
+      );
     }
     expect(statuses).toEqual([401, 401, 401, 429]);
   });
@@ -82,7 +102,9 @@ describe('rate limits', () => {
   it('login: past the limit per address, 429', async () => {
     const statuses = [];
     for (let i = 0; i < 5; i++) {
-      statuses.push((await t.request('POST', '/api/sessions', { json: { login: uniqueName(), password: 'x' }, headers: from('192.0.2.50') })).status);
+      statuses.push(
+        (await t.request('POST', '/api/sessions', { json: { login: uniqueName(), password: 'x' }, headers: from('192.0.2.50') })).status,
+      );
     }
     expect(statuses).toEqual([401, 401, 401, 401, 429]);
   });
@@ -102,8 +124,12 @@ describe('TRUST_PROXY', () => {
   it('off: X-Forwarded-For is ignored, so it cannot dodge a limit', async () => {
     const t = await startTestApp({ RATE_LIMIT_AVAILABILITY_PER_MINUTE: '1' });
     try {
-      const first = await t.request('GET', '/api/users/availability?username=abc', { headers: { ...from('10.0.0.1'), 'x-forwarded-for': '1.1.1.1' } });
-      const second = await t.request('GET', '/api/users/availability?username=abc', { headers: { ...from('10.0.0.1'), 'x-forwarded-for': '2.2.2.2' } });
+      const first = await t.request('GET', '/api/users/availability?username=abc', {
+        headers: { ...from('10.0.0.1'), 'x-forwarded-for': '1.1.1.1' },
+      });
+      const second = await t.request('GET', '/api/users/availability?username=abc', {
+        headers: { ...from('10.0.0.1'), 'x-forwarded-for': '2.2.2.2' },
+      });
       expect([first.status, second.status]).toEqual([200, 429]);
     } finally {
       await t.close();
@@ -113,9 +139,15 @@ describe('TRUST_PROXY', () => {
   it('one trusted proxy: the entry it appended is the client; what the client wrote to its left is not believed', async () => {
     const t = await startTestApp({ RATE_LIMIT_AVAILABILITY_PER_MINUTE: '1', TRUST_PROXY: 'true' });
     try {
-      const a = await t.request('GET', '/api/users/availability?username=abc', { headers: { ...from('10.0.0.1'), 'x-forwarded-for': 'spoofed-1, 203.0.113.5' } });
-      const b = await t.request('GET', '/api/users/availability?username=abc', { headers: { ...from('10.0.0.1'), 'x-forwarded-for': 'spoofed-2, 203.0.113.5' } });
-      const c = await t.request('GET', '/api/users/availability?username=abc', { headers: { ...from('10.0.0.1'), 'x-forwarded-for': '203.0.113.6' } });
+      const a = await t.request('GET', '/api/users/availability?username=abc', {
+        headers: { ...from('10.0.0.1'), 'x-forwarded-for': 'spoofed-1, 203.0.113.5' },
+      });
+      const b = await t.request('GET', '/api/users/availability?username=abc', {
+        headers: { ...from('10.0.0.1'), 'x-forwarded-for': 'spoofed-2, 203.0.113.5' },
+      });
+      const c = await t.request('GET', '/api/users/availability?username=abc', {
+        headers: { ...from('10.0.0.1'), 'x-forwarded-for': '203.0.113.6' },
+      });
       expect([a.status, b.status, c.status]).toEqual([200, 429, 200]);
     } finally {
       await t.close();
@@ -157,7 +189,10 @@ describe('CSRF', () => {
   let userId: string;
   beforeAll(async () => {
     t = await startTestApp();
-    ({ token, user: { id: userId } } = await t.newUser());
+    ({
+      token,
+      user: { id: userId },
+    } = await t.newUser());
   });
   afterAll(() => t.close());
 
@@ -174,7 +209,10 @@ describe('CSRF', () => {
     const title = uniqueName('csrf');
     const res = await post(withCookie(headers), title);
     expect(res.status).toBe(403);
-    expect(await res.json()).toMatchObject({ code: 'FORBIDDEN', message: '[Forbidden] 다른 출처에서 세션 쿠키로 보낸 요청은 허용되지 않습니다.' });
+    expect(await res.json()).toMatchObject({
+      code: 'FORBIDDEN',
+      message: '[Forbidden] 다른 출처에서 세션 쿠키로 보낸 요청은 허용되지 않습니다.',
+    });
     expect(await t.db.selectFrom('projects').select('id').where('owner_id', '=', userId).where('title', '=', title).execute()).toEqual([]);
   });
 
@@ -182,14 +220,21 @@ describe('CSRF', () => {
     const p = await t.createProject(token, uniqueName('keep'));
     const del = await t.app.request(`/api/projects/${p.id}`, { method: 'DELETE', headers: withCookie({ origin: 'https://evil.example' }) });
     expect(del.status).toBe(403);
-    const patch = await t.app.request(`/api/users/${userId}`, { method: 'PATCH', headers: withCookie({ origin: 'https://evil.example' }), body: '{"nickname":"x"}' });
+    const patch = await t.app.request(`/api/users/${userId}`, {
+      method: 'PATCH',
+      headers: withCookie({ origin: 'https://evil.example' }),
+      body: '{"nickname":"x"}',
+    });
     expect(patch.status).toBe(403);
   });
 
   it('same origin, no Origin at all, a Bearer token, and safe methods pass', async () => {
     expect((await post(withCookie({ origin: 'http://localhost' }), uniqueName())).status).toBe(201);
     expect((await post(withCookie(), uniqueName())).status).toBe(201);
-    expect((await post({ authorization: `Bearer ${token}`, 'content-type': 'application/json', origin: 'https://evil.example' }, uniqueName())).status).toBe(201);
+    expect(
+      (await post({ authorization: `Bearer ${token}`, 'content-type': 'application/json', origin: 'https://evil.example' }, uniqueName()))
+        .status,
+    ).toBe(201);
     expect((await t.app.request('/api/projects', { headers: withCookie({ origin: 'https://evil.example' }) })).status).toBe(200);
   });
 
@@ -197,8 +242,12 @@ describe('CSRF', () => {
     const proxied = createApp({ db: t.db, config: loadConfig({ TRUST_PROXY: '1' }), logger: createLogger('silent') });
     const send = (headers: Record<string, string>) =>
       proxied.request('/api/projects', { method: 'POST', headers: withCookie(headers), body: JSON.stringify({ title: uniqueName() }) });
-    expect((await send({ origin: 'https://api.example.com', 'x-forwarded-host': 'api.example.com', 'x-forwarded-proto': 'https' })).status).toBe(201);
-    expect((await send({ origin: 'https://api.example.com', 'x-forwarded-host': 'api.example.com', 'x-forwarded-proto': 'http' })).status).toBe(403);
+    expect(
+      (await send({ origin: 'https://api.example.com', 'x-forwarded-host': 'api.example.com', 'x-forwarded-proto': 'https' })).status,
+    ).toBe(201);
+    expect(
+      (await send({ origin: 'https://api.example.com', 'x-forwarded-host': 'api.example.com', 'x-forwarded-proto': 'http' })).status,
+    ).toBe(403);
   });
 
   it('origins are compared as origins: scheme and host case-insensitive, default ports elided', async () => {
@@ -216,7 +265,10 @@ describe('CSRF', () => {
       const title = uniqueName('site');
       const res = await post(withCookie({ 'sec-fetch-site': site, origin: 'http://localhost' }), title);
       expect(res.status, site).toBe(403);
-      expect(await res.json()).toMatchObject({ code: 'FORBIDDEN', message: '[Forbidden] 다른 출처에서 세션 쿠키로 보낸 요청은 허용되지 않습니다.' });
+      expect(await res.json()).toMatchObject({
+        code: 'FORBIDDEN',
+        message: '[Forbidden] 다른 출처에서 세션 쿠키로 보낸 요청은 허용되지 않습니다.',
+      });
       expect(await t.db.selectFrom('projects').select('id').where('title', '=', title).execute()).toEqual([]);
     }
   });
@@ -229,7 +281,10 @@ describe('CSRF', () => {
     };
     const unsafe = Object.entries(doc.paths).flatMap(([path, ops]) =>
       Object.entries(ops)
-        .filter(([method, op]) => ['post', 'patch', 'put', 'delete'].includes(method) && (path === '/api/sessions' || (op.security ?? []).length > 0))
+        .filter(
+          ([method, op]) =>
+            ['post', 'patch', 'put', 'delete'].includes(method) && (path === '/api/sessions' || (op.security ?? []).length > 0),
+        )
         .map(([method, op]) => [`${method} ${path}`, Object.keys(op.responses)] as const),
     );
     expect(unsafe.length).toBeGreaterThan(5);
@@ -238,19 +293,26 @@ describe('CSRF', () => {
 
   it('login CSRF: a login from a foreign page is 403 without any cookie, and starts no session', async () => {
     const { user, password } = await t.signUp();
-    const sessions = async () =>
-      (await t.db.selectFrom('sessions').select('user_id').where('user_id', '=', user.id).execute()).length;
+    const sessions = async () => (await t.db.selectFrom('sessions').select('user_id').where('user_id', '=', user.id).execute()).length;
     const logIn = (headers: Record<string, string>) =>
       t.app.request('/api/sessions', {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'accept-language': 'en', ...headers },
         body: JSON.stringify({ login: user.username, password }),
       });
-    const foreign: Record<string, string>[] = [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: 'null' }];
+    const foreign: Record<string, string>[] = [
+      { origin: 'https://evil.example' },
+      { 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site' },
+      { origin: 'null' },
+    ];
     for (const headers of foreign) {
       const res = await logIn(headers);
       expect(res.status, JSON.stringify(headers)).toBe(403);
-      expect(await res.json()).toMatchObject({ code: 'FORBIDDEN', message: '[Forbidden] Login requests from another origin are not allowed.' });
+      expect(await res.json()).toMatchObject({
+        code: 'FORBIDDEN',
+        message: '[Forbidden] Login requests from another origin are not allowed.',
+      });
       expect(res.headers.get('set-cookie')).toBeNull();
     }
     expect(await sessions()).toBe(0);

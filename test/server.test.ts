@@ -117,7 +117,9 @@ describe('npm start', { timeout: 120_000 }, () => {
     url.username = 'no_such_role_for_projects_api';
     const run = startServer({ DATABASE_URL: url.toString(), PORT: String(await closedPort()) });
     expect(run.status).toBe(1);
-    expect(run.stderr).toBe(`Cannot reach the database at DATABASE_URL (${redactUrl(url.toString())}): role "no_such_role_for_projects_api" does not exist\n`);
+    expect(run.stderr).toBe(
+      `Cannot reach the database at DATABASE_URL (${redactUrl(url.toString())}): role "no_such_role_for_projects_api" does not exist\n`,
+    );
   });
 });
 

@@ -71,7 +71,10 @@ describe('a session in constant use on instance B', () => {
   it('ends on B soon after its password is changed on A', async () => {
     const { user, password, token } = await inConstantUse();
     const other = await a.logIn(user.username, password);
-    const changed = await a.request('PATCH', `/api/users/${user.id}`, { token: other, json: { password: 'brand-new-pass', currentPassword: password } });
+    const changed = await a.request('PATCH', `/api/users/${user.id}`, {
+      token: other,
+      json: { password: 'brand-new-pass', currentPassword: password },
+    });
     expect(changed.status).toBe(200);
     await useUntil(token, (status) => status === 401);
     expect((await b.request('GET', '/api/users/me', { token: other })).status).toBe(200);

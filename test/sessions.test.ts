@@ -58,7 +58,11 @@ describe('POST /api/sessions', () => {
       expect(res.status).toBe(401);
       const { requestId, ...rest } = res.body;
       expect(requestId).toEqual(expect.any(String));
-      expect(rest).toEqual({ status: 'Failed', code: 'INVALID_CREDENTIALS', message: '[Unauthorized] 아이디 또는 비밀번호가 올바르지 않습니다.' });
+      expect(rest).toEqual({
+        status: 'Failed',
+        code: 'INVALID_CREDENTIALS',
+        message: '[Unauthorized] 아이디 또는 비밀번호가 올바르지 않습니다.',
+      });
     }
     expect(wrong.headers.get('set-cookie')).toBeNull();
   });
@@ -101,7 +105,11 @@ describe('authentication', () => {
     const { token } = await t.newUser();
     await backdate(token, 'last_seen_at', '29 minutes');
     expect((await t.request('GET', '/api/users/me', { token })).status).toBe(200);
-    const row = await t.db.selectFrom('sessions').select(sql<boolean>`last_seen_at > now() - interval '1 minute'`.as('fresh')).where('token_hash', '=', sha256(token)).executeTakeFirstOrThrow();
+    const row = await t.db
+      .selectFrom('sessions')
+      .select(sql<boolean>`last_seen_at > now() - interval '1 minute'`.as('fresh'))
+      .where('token_hash', '=', sha256(token))
+      .executeTakeFirstOrThrow();
     expect(row.fresh).toBe(true);
   });
 
@@ -152,20 +160,29 @@ describe('COOKIE_SECURE', () => {
   it('auto sets Secure, with the __Host- prefix, on https only; true always', async () => {
     const { user, password } = await t.signUp();
     const login = JSON.stringify({ login: user.username, password });
-    const https = await t.app.request('https://api.example/api/sessions', { method: 'POST', body: login, headers: { 'content-type': 'application/json' } });
+    const https = await t.app.request('https://api.example/api/sessions', {
+      method: 'POST',
+      body: login,
+      headers: { 'content-type': 'application/json' },
+    });
     const cookie = https.headers.get('set-cookie')!;
     expect(cookie).toMatch(/^__Host-sid=[A-Za-z0-9_-]{43}; Max-Age=604800; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
     const token = /^__Host-sid=([^;]+)/.exec(cookie)![1]!;
     const me = await t.app.request('https://api.example/api/users/me', { headers: { cookie: `__Host-sid=${token}` } });
     expect(me.status).toBe(200);
-    const logout = await t.app.request('https://api.example/api/sessions/current', { method: 'DELETE', headers: { cookie: `__Host-sid=${token}` } });
+    const logout = await t.app.request('https://api.example/api/sessions/current', {
+      method: 'DELETE',
+      headers: { cookie: `__Host-sid=${token}` },
+    });
     expect(logout.headers.get('set-cookie')).toBe('__Host-sid=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax');
 
     const secure = await startTestApp({ COOKIE_SECURE: 'true', SESSION_MAX_HOURS: '2' });
     try {
       const { user: u, password: p } = await secure.signUp();
       const res = await secure.request('POST', '/api/sessions', { json: { login: u.username, password: p } });
-      expect(res.headers.get('set-cookie')).toMatch(/^__Host-sid=[A-Za-z0-9_-]{43}; Max-Age=7200; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+      expect(res.headers.get('set-cookie')).toMatch(
+        /^__Host-sid=[A-Za-z0-9_-]{43}; Max-Age=7200; Path=\/; HttpOnly; Secure; SameSite=Lax$/,
+      );
     } finally {
       await secure.close();
     }

@@ -33,7 +33,9 @@ async function startServer(databaseUrl: string): Promise<RunningServer> {
   });
   running.add(proc);
   const lines: string[] = [];
-  const exited = new Promise<{ code: number | null; at: number }>((resolve) => proc.on('exit', (code) => resolve({ code, at: Date.now() })));
+  const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+    proc.on('exit', (code) => resolve({ code, at: Date.now() })),
+  );
   await new Promise<void>((resolve, reject) => {
     proc.stdout.on('data', (chunk: Buffer) => {
       lines.push(...chunk.toString().split('\n').filter(Boolean));
@@ -143,7 +145,8 @@ describe.skipIf(!onPostgres())('SIGTERM with a request held in the database', ()
         `select count(*)::int as n from pg_stat_activity where application_name = 'projects-api' and wait_event_type = 'Lock' and datname = current_database()`,
       );
       if (rows[0]?.n === 1) break;
-      if (Date.now() > deadline) throw new Error(`the signup never reached the lock; it ${settled}; server said:\n${server.lines.join('\n')}`);
+      if (Date.now() > deadline)
+        throw new Error(`the signup never reached the lock; it ${settled}; server said:\n${server.lines.join('\n')}`);
       await new Promise((r) => setTimeout(r, 20));
     }
     return { server, blocker, held };

@@ -113,7 +113,11 @@ describe('suggestions on a username 409', () => {
   it('OpenAPI documents suggestions on the error envelope and problem details', async () => {
     const doc = await t.request('GET', '/openapi.json');
     for (const name of ['Error', 'Problem']) {
-      expect(doc.body.components.schemas[name].properties.suggestions).toMatchObject({ type: 'array', maxItems: 3, items: { type: 'string' } });
+      expect(doc.body.components.schemas[name].properties.suggestions).toMatchObject({
+        type: 'array',
+        maxItems: 3,
+        items: { type: 'string' },
+      });
     }
   });
 });

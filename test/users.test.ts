@@ -15,7 +15,12 @@ describe('POST /api/users', () => {
   it('signs up: 201, Location, the canonical user, an argon2id hash at OWASP parameters, no secret in the body', async () => {
     const name = uniqueName('Al');
     const res = await t.request('POST', '/api/users', {
-      json: { username: `  ${name.toUpperCase()} `, password: 'correct horse', nickname: '  Cafe\u0301 ', email: ` ${name.toUpperCase()}@Example.COM ` },
+      json: {
+        username: `  ${name.toUpperCase()} `,
+        password: 'correct horse',
+        nickname: '  Cafe\u0301 ',
+        email: ` ${name.toUpperCase()}@Example.COM `,
+      },
     });
     expect(res.status).toBe(201);
     const user = res.body.data;
@@ -77,7 +82,10 @@ describe('POST /api/users', () => {
   });
 
   it('lists every failing field once, in order, and writes nothing', async () => {
-    const before = await t.db.selectFrom('users').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const before = await t.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
     const res = await t.request('POST', '/api/users', { json: { username: 'ab', password: 'short', email: 'nope' } });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({
@@ -91,7 +99,10 @@ describe('POST /api/users', () => {
         { field: 'email', code: 'format', message: 'email 값의 형식이 올바르지 않습니다.' },
       ],
     });
-    const after = await t.db.selectFrom('users').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const after = await t.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(after.n)).toBe(Number(before.n));
   });
 
@@ -117,7 +128,12 @@ describe('POST /api/users', () => {
   it('accepts names at the limits: 3 and 30 characters, dots, dashes and underscores inside', async () => {
     for (const username of ['a1b', `a.b_c-${'d'.repeat(24)}`]) {
       const res = await t.request('POST', '/api/users', {
-        json: { username: username.slice(0, 30), password: 'p'.repeat(128), nickname: '가'.repeat(30), email: `${uniqueName()}@example.com` },
+        json: {
+          username: username.slice(0, 30),
+          password: 'p'.repeat(128),
+          nickname: '가'.repeat(30),
+          email: `${uniqueName()}@example.com`,
+        },
       });
       expect(res.status, username).toBe(201);
     }
@@ -150,7 +166,10 @@ describe('GET /api/users/availability', () => {
     for (const query of ['', '?username=abc&email=a@b.co']) {
       const res = await t.request('GET', `/api/users/availability${query}`);
       expect(res.status).toBe(400);
-      expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', message: '[Bad Request] username 또는 email 중 정확히 하나가 필요합니다.' });
+      expect(res.body).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        message: '[Bad Request] username 또는 email 중 정확히 하나가 필요합니다.',
+      });
     }
   });
 });
@@ -186,7 +205,10 @@ describe('PATCH /api/users/{id}', () => {
   it('changes the nickname, username and email (canonicalised)', async () => {
     const { user, token } = await t.newUser();
     const name = uniqueName('New');
-    const res = await t.request('PATCH', `/api/users/${user.id}`, { token, json: { nickname: ' 새 이름 ', username: name, email: `${name}@Mail.com` } });
+    const res = await t.request('PATCH', `/api/users/${user.id}`, {
+      token,
+      json: { nickname: ' 새 이름 ', username: name, email: `${name}@Mail.com` },
+    });
     expect(res.status).toBe(200);
     expect(res.body.data).toMatchObject({ nickname: '새 이름', username: name.toLowerCase(), email: `${name.toLowerCase()}@mail.com` });
     const row = await t.db.selectFrom('users').selectAll().where('id', '=', user.id).executeTakeFirstOrThrow();
@@ -219,7 +241,9 @@ describe('PATCH /api/users/{id}', () => {
     expect(res.body).toMatchObject({ code: 'FORBIDDEN', message: '[Forbidden] 이 작업을 할 권한이 없습니다.' });
     const del = await t.request('DELETE', `/api/users/${a.user.id}`, { token: b.token });
     expect(del.status).toBe(403);
-    expect(await t.db.selectFrom('users').select('nickname').where('id', '=', a.user.id).executeTakeFirst()).toEqual({ nickname: '테스터' });
+    expect(await t.db.selectFrom('users').select('nickname').where('id', '=', a.user.id).executeTakeFirst()).toEqual({
+      nickname: '테스터',
+    });
   });
 
   it('a new password needs the current one and ends the other sessions, not this one', async () => {
@@ -228,11 +252,17 @@ describe('PATCH /api/users/{id}', () => {
     const missing = await t.request('PATCH', `/api/users/${user.id}`, { token, json: { password: 'new-password-1' } });
     expect(missing.status).toBe(400);
     expect(missing.body).toMatchObject({ field: 'currentPassword', errors: [{ field: 'currentPassword', code: 'required' }] });
-    const wrong = await t.request('PATCH', `/api/users/${user.id}`, { token, json: { password: 'new-password-1', currentPassword: 'nope-nope' } });
+    const wrong = await t.request('PATCH', `/api/users/${user.id}`, {
+      token,
+      json: { password: 'new-password-1', currentPassword: 'nope-nope' },
+    });
     expect(wrong.status).toBe(400);
     expect(wrong.body).toMatchObject({ message: '[Bad Request] currentPassword 값이 올바르지 않습니다.', errors: [{ code: 'incorrect' }] });
 
-    const ok = await t.request('PATCH', `/api/users/${user.id}`, { token, json: { password: 'new-password-1', currentPassword: password } });
+    const ok = await t.request('PATCH', `/api/users/${user.id}`, {
+      token,
+      json: { password: 'new-password-1', currentPassword: password },
+    });
     expect(ok.status).toBe(200);
     expect((await t.request('GET', '/api/users/me', { token })).status).toBe(200);
     expect((await t.request('GET', '/api/users/me', { token: other })).status).toBe(401);
@@ -294,7 +324,12 @@ describe('reserved usernames', () => {
 
   it('names that merely contain a reserved word are fine', async () => {
     const res = await t.request('POST', '/api/users', {
-      json: { username: `admin${uniqueName('x')}`.slice(0, 30), password: 'password-123', nickname: 'n', email: `${uniqueName()}@example.com` },
+      json: {
+        username: `admin${uniqueName('x')}`.slice(0, 30),
+        password: 'password-123',
+        nickname: 'n',
+        email: `${uniqueName()}@example.com`,
+      },
     });
     expect(res.status).toBe(201);
   });

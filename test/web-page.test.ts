@@ -79,7 +79,11 @@ describe('GET / and /assets/*', () => {
   });
 
   it('an app given no page serves none', async () => {
-    const bare = createApp({ db: testDb.database.db, config: loadConfig({ DATABASE_URL: 'pglite://memory' }), logger: createLogger('silent') });
+    const bare = createApp({
+      db: testDb.database.db,
+      config: loadConfig({ DATABASE_URL: 'pglite://memory' }),
+      logger: createLogger('silent'),
+    });
     expect((await bare.request('/')).status).toBe(404);
   });
 });

@@ -153,13 +153,7 @@ function DeleteAccount({ user, onDeleted }: { user: User; onDeleted: () => void 
         <div role="alertdialog" aria-labelledby="delete-confirm-text">
           <p id="delete-confirm-text">{t.confirmDelete}</p>
           <div class="actions">
-            <button
-              type="button"
-              class="danger"
-              disabled={busy}
-              ref={confirmButton}
-              onClick={() => void remove()}
-            >
+            <button type="button" class="danger" disabled={busy} ref={confirmButton} onClick={() => void remove()}>
               {t.confirmDeleteButton}
             </button>
             <button

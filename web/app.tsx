@@ -34,7 +34,17 @@ function go(route: string) {
   location.hash = route;
 }
 
-function Nav({ user, route, onLogout, onToggleLang }: { user: User | null; route: string; onLogout: () => void; onToggleLang: () => void }) {
+function Nav({
+  user,
+  route,
+  onLogout,
+  onToggleLang,
+}: {
+  user: User | null;
+  route: string;
+  onLogout: () => void;
+  onToggleLang: () => void;
+}) {
   const { t } = useEnv();
   const links: [string, string][] = user
     ? [
@@ -66,7 +76,13 @@ function Nav({ user, route, onLogout, onToggleLang }: { user: User | null; route
           )}
         </ul>
       </nav>
-      <button type="button" class="lang" lang={t.otherLanguage === 'English' ? 'en' : 'ko'} aria-label={t.otherLanguageLabel} onClick={onToggleLang}>
+      <button
+        type="button"
+        class="lang"
+        lang={t.otherLanguage === 'English' ? 'en' : 'ko'}
+        aria-label={t.otherLanguageLabel}
+        onClick={onToggleLang}
+      >
         {t.otherLanguage}
       </button>
       {user && <p class="small who">{fill(t.signedInAs, { name: user.nickname })}</p>}

@@ -28,7 +28,14 @@ export function Login({ onSignedIn }: { onSignedIn: (user: User) => void }) {
       </h1>
       <form onSubmit={(e) => void submit(e)} noValidate>
         <Field id="login-login" label={t.loginField} value={login} onInput={setLogin} autocomplete="username" />
-        <Field id="login-password" label={t.password} type="password" value={password} onInput={setPassword} autocomplete="current-password" />
+        <Field
+          id="login-password"
+          label={t.password}
+          type="password"
+          value={password}
+          onInput={setPassword}
+          autocomplete="current-password"
+        />
         <ErrorBox error={error} />
         <button type="submit" class="primary" disabled={busy} aria-busy={busy}>
           {busy ? t.loggingIn : t.login}

@@ -6,7 +6,15 @@ type Filter = 'exclude' | 'only' | 'include';
 const PAGE = 10;
 
 /** Restores a deleted project; a live project holding the title is named, with a way to rename it. */
-export function RestoreButton({ project, label, onRestored }: { project: Project; label?: string; onRestored: (p: Project, etag: string | null) => void }) {
+export function RestoreButton({
+  project,
+  label,
+  onRestored,
+}: {
+  project: Project;
+  label?: string;
+  onRestored: (p: Project, etag: string | null) => void;
+}) {
   const { t, api } = useEnv();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
@@ -135,7 +143,7 @@ export function Projects() {
           id="project-filter"
           value={filter}
           onChange={(e) => {
-            setFilter((e.currentTarget).value as Filter);
+            setFilter(e.currentTarget.value as Filter);
           }}
         >
           <option value="exclude">{t.live}</option>
@@ -158,7 +166,9 @@ export function Projects() {
               <RestoreButton
                 project={p}
                 onRestored={(restored) => {
-                  setItems((old) => (filter === 'only' ? old.filter((x) => x.id !== p.id) : old.map((x) => (x.id === p.id ? restored : x))));
+                  setItems((old) =>
+                    filter === 'only' ? old.filter((x) => x.id !== p.id) : old.map((x) => (x.id === p.id ? restored : x)),
+                  );
                 }}
               />
             )}

@@ -42,7 +42,9 @@ export function Signup({ onSignedIn }: { onSignedIn: (user: User) => void }) {
     setError(null);
     const res = await api.request<User>('POST', '/api/users', { json: values });
     if (res.ok) {
-      const login = await api.request<{ user: User }>('POST', '/api/sessions', { json: { login: res.data.username, password: values.password } });
+      const login = await api.request<{ user: User }>('POST', '/api/sessions', {
+        json: { login: res.data.username, password: values.password },
+      });
       setBusy(false);
       if (login.ok) onSignedIn(login.data.user);
       else setError(login.error);
@@ -125,7 +127,10 @@ export function Signup({ onSignedIn }: { onSignedIn: (user: User) => void }) {
             fieldErrors.password
               ? { text: fieldErrors.password, tone: 'bad' }
               : values.password
-                ? { text: `${passwordLong ? '✓ ' : ''}${fill(t.passwordLength, { n: values.password.length })}`, tone: passwordLong ? 'ok' : 'busy' }
+                ? {
+                    text: `${passwordLong ? '✓ ' : ''}${fill(t.passwordLength, { n: values.password.length })}`,
+                    tone: passwordLong ? 'ok' : 'busy',
+                  }
                 : undefined
           }
           invalid={Boolean(fieldErrors.password)}

@@ -2,9 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { isConnectionFatal, isDataException, isDatabaseUnavailable, sqlState } from './driver-errors.ts';
 
 describe('isDatabaseUnavailable', () => {
-  it.each(['57P01', '57P02', '57P03', '53300', '53400', '57014', '40001', '40P01', '08000', '08003', '08006'])('SQLSTATE %s → 503', (code) => {
-    expect(isDatabaseUnavailable({ code })).toBe(true);
-  });
+  it.each(['57P01', '57P02', '57P03', '53300', '53400', '57014', '40001', '40P01', '08000', '08003', '08006'])(
+    'SQLSTATE %s → 503',
+    (code) => {
+      expect(isDatabaseUnavailable({ code })).toBe(true);
+    },
+  );
 
   it.each(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'POOL_TIMEOUT', 'CONNECTION_LOST'])(
     'connection failure %s → 503',

@@ -69,7 +69,11 @@ class PgConnection implements DatabaseConnection {
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     const name = this.names.nameOf(query);
     try {
-      const { command, rowCount, rows } = await this.client.query<R & pg.QueryResultRow>({ text: query.sql, values: [...query.parameters], name });
+      const { command, rowCount, rows } = await this.client.query<R & pg.QueryResultRow>({
+        text: query.sql,
+        values: [...query.parameters],
+        name,
+      });
       const writes = command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE';
       return { rows, ...(writes && { numAffectedRows: BigInt(rowCount ?? 0) }) };
     } catch (err) {

@@ -10,7 +10,14 @@ import { RETRY_AFTER_SECONDS } from '../http/to-app-error.ts';
 import { loadWebAssets } from '../http/web-page.ts';
 import { createLogger } from '../logger.ts';
 import { runMaintenance } from '../maintenance.ts';
-import { authorizerClaims, hasUndecodableBody, isScheduledEvent, withoutStagePrefix, type ScheduledEvent, connectionScheme } from './lambda-event.ts';
+import {
+  authorizerClaims,
+  hasUndecodableBody,
+  isScheduledEvent,
+  withoutStagePrefix,
+  type ScheduledEvent,
+  connectionScheme,
+} from './lambda-event.ts';
 
 // Everything up to `handler` runs once per container, in Lambda's init phase; invocations reuse
 // the configuration, the pool and the app.
@@ -37,8 +44,7 @@ type SchemaState = { current: true } | { current: false; pending: string[] } | {
 // An embedded database lives and dies with the container, so it is migrated here. A server's
 // schema is migrated by `npm run migrate` before a deploy; a cold start only checks it, and asks
 // again on every request until it is current, so applying the migrations heals a running function.
-const ensureSchema =
-  database.kind === 'pglite' ? () => migrate(database.db).then(() => []) : () => pendingMigrations(database.db);
+const ensureSchema = database.kind === 'pglite' ? () => migrate(database.db).then(() => []) : () => pendingMigrations(database.db);
 
 function checkSchema(): Promise<SchemaState> {
   return ensureSchema().then(

@@ -12,9 +12,7 @@ try {
   try {
     const applied = await migrate(database.db);
     const target = redactUrl(config.databaseUrl);
-    process.stdout.write(
-      applied.length === 0 ? `${target}: schema already current\n` : `${target}: applied ${applied.join(', ')}\n`,
-    );
+    process.stdout.write(applied.length === 0 ? `${target}: schema already current\n` : `${target}: applied ${applied.join(', ')}\n`);
   } finally {
     await database.close();
   }

@@ -75,7 +75,12 @@ function originForm(listener: RequestListener): RequestListener {
 }
 
 /** Serves the app on `port` with NODE_SERVER_LIMITS (or `timeouts`); `onListening` gets the bound port. */
-export function startNodeServer(app: App, port: number, timeouts: Partial<NodeServerOptions>, onListening: (port: number) => void): ServerType {
+export function startNodeServer(
+  app: App,
+  port: number,
+  timeouts: Partial<NodeServerOptions>,
+  onListening: (port: number) => void,
+): ServerType {
   const limits = { ...NODE_SERVER_LIMITS, ...timeouts };
   const { maxHeaderSize, headersTimeout, requestTimeout, keepAliveTimeout } = limits;
   const serverOptions: ServerOptions = {
@@ -93,7 +98,8 @@ export function startNodeServer(app: App, port: number, timeouts: Partial<NodeSe
       // Bodies are read by the app (readNodeBody), and one it leaves unread is discarded by Node so
       // the connection stays usable; the adapter's own clean-up would reset it after 500 ms.
       autoCleanupIncoming: false,
-      createServer: ((options: ServerOptions, listener: RequestListener) => createServer(options, originForm(listener))) as typeof createServer,
+      createServer: ((options: ServerOptions, listener: RequestListener) =>
+        createServer(options, originForm(listener))) as typeof createServer,
     },
     (info) => {
       onListening(info.port);

@@ -8,7 +8,17 @@ export type StartupStage = 'database' | 'migrate' | 'listen';
 // The first round trip of start-up is the migration; these mean it never reached PostgreSQL's
 // SQL layer: sockets, the wrapper's connection timeouts, the connection exceptions (08),
 // authentication (28), a database that does not exist, a server refusing new connections.
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'POOL_TIMEOUT', 'CONNECTION_LOST']);
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'POOL_TIMEOUT',
+  'CONNECTION_LOST',
+]);
 const CONNECT_STATES = new Set(['3D000', '53300', '57P03']);
 
 function codeOf(err: unknown): string | undefined {

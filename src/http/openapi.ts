@@ -19,12 +19,15 @@ const ConflictSchema = z
   })
   .openapi('Conflict', { description: 'The live resource that holds the unique value.' });
 
-const SuggestionsSchema = z.array(z.string()).max(3).openapi({
-  description:
-    'On a username 409 only: up to three usernames derived from the requested one, canonical, valid, not ' +
-    'reserved and free when checked. Advice: signup still decides.',
-  example: ['alice2', 'alice_1', 'alice-dev'],
-});
+const SuggestionsSchema = z
+  .array(z.string())
+  .max(3)
+  .openapi({
+    description:
+      'On a username 409 only: up to three usernames derived from the requested one, canonical, valid, not ' +
+      'reserved and free when checked. Advice: signup still decides.',
+    example: ['alice2', 'alice_1', 'alice-dev'],
+  });
 
 const errorCode = z.enum(ERROR_CODES);
 

@@ -24,11 +24,7 @@ export function renderError(c: Context<AppEnv>, err: AppError): Response {
   const reason = REASON_PHRASES[status];
   const { text, errors, conflict, suggestions } = err.detail;
   const firstIssue = errors?.[0];
-  const localized = text
-    ? SPECIFIC_TEXTS[text][locale]
-    : firstIssue
-      ? issueText(firstIssue, locale)
-      : CODE_TEXTS[err.code][locale];
+  const localized = text ? SPECIFIC_TEXTS[text][locale] : firstIssue ? issueText(firstIssue, locale) : CODE_TEXTS[err.code][locale];
   const renderedErrors = errors?.map((issue) => ({ field: issue.field, code: issue.code, message: issueText(issue, locale) }));
   const field = err.detail.field ?? firstIssue?.field;
   const message = `[${reason}] ${localized}`;
@@ -45,7 +41,14 @@ export function renderError(c: Context<AppEnv>, err: AppError): Response {
     requestId,
   };
   if (wantsProblem(c)) {
-    const problem = { type: `urn:projects-api:problem:${err.code}`, title: reason, status, detail: localized, instance: c.req.path, ...members };
+    const problem = {
+      type: `urn:projects-api:problem:${err.code}`,
+      title: reason,
+      status,
+      detail: localized,
+      instance: c.req.path,
+      ...members,
+    };
     return c.body(JSON.stringify(problem), status, { 'Content-Type': 'application/problem+json; charset=UTF-8' });
   }
   return c.json({ status: 'Failed' as const, ...members }, status);

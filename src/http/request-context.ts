@@ -13,7 +13,11 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * access-log line per request carrying the id. No child logger is made for a request that logs
  * nothing else (see requestLogger).
  */
-export function requestContext(logger: Logger, defaultLocale: Locale, scheme: (c: Context) => AppEnv['Variables']['scheme']): MiddlewareHandler<AppEnv> {
+export function requestContext(
+  logger: Logger,
+  defaultLocale: Locale,
+  scheme: (c: Context) => AppEnv['Variables']['scheme'],
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = performance.now();
     const offered = c.req.header('x-request-id');

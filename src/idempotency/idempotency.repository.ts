@@ -43,7 +43,12 @@ export async function findKey(db: Kysely<DB>, scope: string, key: string): Promi
     .where(live)
     .executeTakeFirst();
   if (row?.response_status == null) return undefined;
-  return { ...row, response_status: row.response_status, response_headers: row.response_headers ?? '{}', response_body: row.response_body ?? '' };
+  return {
+    ...row,
+    response_status: row.response_status,
+    response_headers: row.response_headers ?? '{}',
+    response_body: row.response_body ?? '',
+  };
 }
 
 /**

@@ -88,11 +88,7 @@ export type ProjectChanges = Partial<Pick<Project, 'title' | 'title_key' | 'desc
 
 // The version check lives in the UPDATE's WHERE: no read-then-write window.
 function updateLiveAt(db: Kysely<DB>, ownerId: string, id: string, versions: VersionCondition) {
-  const query = db
-    .updateTable('projects')
-    .where('id', '=', id)
-    .where('owner_id', '=', ownerId)
-    .where('deleted_at', 'is', null);
+  const query = db.updateTable('projects').where('id', '=', id).where('owner_id', '=', ownerId).where('deleted_at', 'is', null);
   if (versions === 'any') return query;
   return versions.length ? query.where('version', 'in', versions) : query.where(sql<boolean>`false`);
 }
@@ -115,12 +111,7 @@ export function updateLiveProject(
 }
 
 /** Soft-deletes a live project at an accepted version; nothing when that does not apply. */
-export function softDeleteProject(
-  db: Kysely<DB>,
-  ownerId: string,
-  id: string,
-  versions: VersionCondition,
-): Promise<Project | undefined> {
+export function softDeleteProject(db: Kysely<DB>, ownerId: string, id: string, versions: VersionCondition): Promise<Project | undefined> {
   return updateLiveAt(db, ownerId, id, versions)
     .set((eb) => ({ deleted_at: eb.fn('now'), version: eb('version', '+', 1), updated_at: eb.fn('now') }))
     .returning(COLUMNS)

@@ -99,7 +99,7 @@ export function projectsRoutes(deps: AppDeps) {
       operationId: 'getProject',
       summary: 'One project (a deleted one too, with deletedAt set)',
       description:
-        'A soft-deleted project too, with `deletedAt` set. The `ETag` is what `If-Match` takes. Another owner\'s project is a 404.',
+        "A soft-deleted project too, with `deletedAt` set. The `ETag` is what `If-Match` takes. Another owner's project is a 404.",
       middleware: [auth] as const,
       request: { params: IdParams },
       responses: { 200: single('The project'), ...errorResponses('UNAUTHENTICATED', 'NOT_FOUND_RESOURCE') },

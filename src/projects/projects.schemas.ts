@@ -8,9 +8,7 @@ export const Title = text({ min: 1, max: 100, trim: true, normalize: 'NFC' }).op
 /** Description: at most 2000 characters. */
 export const Description = text({ min: 0, max: 2000 }).openapi({ example: 'The first project' });
 
-export const ProjectCreateBody = z
-  .object({ title: Title, description: Description.optional() })
-  .openapi('ProjectCreateRequest');
+export const ProjectCreateBody = z.object({ title: Title, description: Description.optional() }).openapi('ProjectCreateRequest');
 
 export const ProjectPatchBody = z
   .object({

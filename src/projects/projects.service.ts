@@ -55,7 +55,12 @@ export async function createProject(
   input: { title: string; description?: string | undefined },
 ): Promise<Project> {
   const key = titleKey(input.title);
-  const outcome = await insertProjectUnlessTaken(db, { owner_id: ownerId, title: input.title, title_key: key, description: input.description ?? null });
+  const outcome = await insertProjectUnlessTaken(db, {
+    owner_id: ownerId,
+    title: input.title,
+    title_key: key,
+    description: input.description ?? null,
+  });
   if (outcome.created) return outcome.created;
   throw duplicateTitle(outcome.holderId ?? (await findLiveProjectIdByTitle(db, ownerId, key)));
 }
@@ -108,7 +113,12 @@ export async function listOwnProjects(
  * Explains why a conditional write matched no row: 404 if there is no such project, 412 if
  * `If-Match` names another version, else the project's state (deleted) forbids it.
  */
-async function whyNotWritten(db: Kysely<DB>, ownerId: string, id: string, versions: VersionCondition | undefined): Promise<AppError | Project> {
+async function whyNotWritten(
+  db: Kysely<DB>,
+  ownerId: string,
+  id: string,
+  versions: VersionCondition | undefined,
+): Promise<AppError | Project> {
   const current = await findProject(db, ownerId, id);
   if (!current) return new AppError('NOT_FOUND_RESOURCE');
   if (versions !== undefined && versions !== 'any' && !versions.includes(current.version)) return new AppError('PRECONDITION_FAILED');
@@ -136,7 +146,9 @@ export async function updateProject(
   if (updated) return updated;
   const current = await whyNotWritten(db, ownerId, id, versions);
   if (current instanceof AppError) throw current;
-  throw current.deleted_at ? new AppError('RESOURCE_STATE_CONFLICT', { text: 'state.projectDeleted' }) : new AppError('RESOURCE_STATE_CONFLICT');
+  throw current.deleted_at
+    ? new AppError('RESOURCE_STATE_CONFLICT', { text: 'state.projectDeleted' })
+    : new AppError('RESOURCE_STATE_CONFLICT');
 }
 
 /** Soft-deletes a project; deleting a deleted project again succeeds. */

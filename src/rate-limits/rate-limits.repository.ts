@@ -40,6 +40,9 @@ export async function unhit(db: Kysely<DB>, bucket: string, windowSeconds: numbe
 
 /** Deletes counters whose window ended more than a day ago; returns how many. */
 export async function purgeOldCounters(db: Kysely<DB>): Promise<number> {
-  const result = await db.deleteFrom('rate_limits').where('window_start', '<', sql<Date>`now() - interval '1 day'`).executeTakeFirst();
+  const result = await db
+    .deleteFrom('rate_limits')
+    .where('window_start', '<', sql<Date>`now() - interval '1 day'`)
+    .executeTakeFirst();
   return Number(result.numDeletedRows);
 }

@@ -8,10 +8,7 @@ const SESSION_USER = columnList(USER_COLUMNS, 'u');
 const LIVE_USER = columnList(USER_COLUMNS);
 
 /** Stores a new session that ends `maxHours` from now at the latest; returns that end. */
-export async function insertSession(
-  db: Kysely<DB>,
-  session: { tokenHash: string; userId: string; maxHours: number },
-): Promise<Date> {
+export async function insertSession(db: Kysely<DB>, session: { tokenHash: string; userId: string; maxHours: number }): Promise<Date> {
   const row = await db
     .insertInto('sessions')
     .values({
@@ -30,10 +27,7 @@ export async function deleteDeadSessions(db: Kysely<DB>, userId: string, idleMin
     .deleteFrom('sessions')
     .where('user_id', '=', userId)
     .where((eb) =>
-      eb.or([
-        eb('expires_at', '<=', sql<Date>`now()`),
-        eb('last_seen_at', '<=', sql<Date>`now() - make_interval(mins => ${idleMinutes})`),
-      ]),
+      eb.or([eb('expires_at', '<=', sql<Date>`now()`), eb('last_seen_at', '<=', sql<Date>`now() - make_interval(mins => ${idleMinutes})`)]),
     )
     .execute();
 }

@@ -20,7 +20,9 @@ const LoginBody = z
 const SessionSchema = z
   .object({
     user: UserSchema,
-    token: z.string().openapi({ description: 'Opaque bearer token; also set as the HttpOnly session cookie (`__Host-sid` when Secure, else `sid`)' }),
+    token: z
+      .string()
+      .openapi({ description: 'Opaque bearer token; also set as the HttpOnly session cookie (`__Host-sid` when Secure, else `sid`)' }),
     expiresAt: z.iso.datetime().openapi({ description: 'Absolute end of the session; idle sessions end sooner' }),
   })
   .openapi('Session');
@@ -40,25 +42,40 @@ export function sessionsRoutes(deps: AppDeps) {
       description:
         '`login` is a username or an email. Returns a bearer `token` and also sets it as the HttpOnly session cookie (`__Host-sid` when Secure, else `sid`). An unknown user and a wrong password give the same 401. Rate-limited per client address and, for failures, per login identifier (the canonical username or email as submitted).',
       security: PUBLIC,
-      middleware: [sameOriginLogin(deps.requestOrigin), perClientAddress(deps, { name: 'login', limit: config.rateLimitLoginPerMinute, windowSeconds: 60 }), jsonBody(config.bodyLimitBytes, deps.readBody)] as const,
+      middleware: [
+        sameOriginLogin(deps.requestOrigin),
+        perClientAddress(deps, { name: 'login', limit: config.rateLimitLoginPerMinute, windowSeconds: 60 }),
+        jsonBody(config.bodyLimitBytes, deps.readBody),
+      ] as const,
       request: { body: { required: true, content: { 'application/json': { schema: LoginBody } } } },
       responses: {
         201: {
           ...jsonResponse('The new session', successSchema(SessionSchema)),
-          headers: { 'Set-Cookie': { schema: { type: 'string' }, description: '__Host-sid=<token>; Secure; HttpOnly; SameSite=Lax; Path=/ (or sid=<token> without Secure over plain http)' } },
+          headers: {
+            'Set-Cookie': {
+              schema: { type: 'string' },
+              description: '__Host-sid=<token>; Secure; HttpOnly; SameSite=Lax; Path=/ (or sid=<token> without Secure over plain http)',
+            },
+          },
         },
-        ...errorResponses('INVALID_JSON', 'VALIDATION_FAILED', 'INVALID_CREDENTIALS', 'FORBIDDEN', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'RATE_LIMITED'),
+        ...errorResponses(
+          'INVALID_JSON',
+          'VALIDATION_FAILED',
+          'INVALID_CREDENTIALS',
+          'FORBIDDEN',
+          'PAYLOAD_TOO_LARGE',
+          'UNSUPPORTED_MEDIA_TYPE',
+          'RATE_LIMITED',
+        ),
       },
     }),
     async (c) => {
       const { login, password } = c.req.valid('json');
       const session = await logIn(db, config, login, password);
       setSessionCookie(c, config, session.token);
-      return c.json(
-        successBody({ user: userView(session.user), token: session.token, expiresAt: session.expiresAt.toISOString() }),
-        201,
-        { Location: '/api/sessions/current' },
-      );
+      return c.json(successBody({ user: userView(session.user), token: session.token, expiresAt: session.expiresAt.toISOString() }), 201, {
+        Location: '/api/sessions/current',
+      });
     },
   );
 
@@ -69,8 +86,7 @@ export function sessionsRoutes(deps: AppDeps) {
       tags: ['sessions'],
       operationId: 'deleteCurrentSession',
       summary: 'Log out: revoke this session and clear the cookie',
-      description:
-        'Revokes the session that authenticated this request and clears the cookie; the token no longer works.',
+      description: 'Revokes the session that authenticated this request and clears the cookie; the token no longer works.',
       security: SESSION_SECURITY,
       middleware: [requireAuth(deps)] as const,
       responses: { 204: { description: 'Revoked' }, ...errorResponses('UNAUTHENTICATED', 'FORBIDDEN') },

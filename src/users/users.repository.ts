@@ -30,7 +30,10 @@ export function insertUser(db: Kysely<DB>, user: NewUser): Promise<User> {
 export function insertUserWithIdentity(db: Kysely<DB>, user: NewUser, identity: GatewayIdentity): Promise<User> {
   return transaction(db, async (trx) => {
     const created = await insertUser(trx, user);
-    await trx.insertInto('user_identities').values({ ...identity, user_id: created.id }).execute();
+    await trx
+      .insertInto('user_identities')
+      .values({ ...identity, user_id: created.id })
+      .execute();
     return created;
   });
 }

@@ -46,9 +46,13 @@ export function usersRoutes(deps: AppDeps) {
       operationId: 'createUser',
       summary: 'Sign up',
       description:
-        'Creates a user. The username and email are stored canonical (trimmed, NFKC, lower-cased) and the database\'s unique indexes decide a duplicate: 409 `DUPLICATE_RESOURCE` with `field` `username` or `email` (both taken: `username`, and both in `errors`). Accepts `Idempotency-Key`. Rate-limited per client address.',
+        "Creates a user. The username and email are stored canonical (trimmed, NFKC, lower-cased) and the database's unique indexes decide a duplicate: 409 `DUPLICATE_RESOURCE` with `field` `username` or `email` (both taken: `username`, and both in `errors`). Accepts `Idempotency-Key`. Rate-limited per client address.",
       security: PUBLIC,
-      middleware: [perClientAddress(deps, { name: 'signup', limit: config.rateLimitSignupPerMinute, windowSeconds: 60 }), jsonGate, idempotency(deps, { prepare: hashSignupPassword })] as const,
+      middleware: [
+        perClientAddress(deps, { name: 'signup', limit: config.rateLimitSignupPerMinute, windowSeconds: 60 }),
+        jsonGate,
+        idempotency(deps, { prepare: hashSignupPassword }),
+      ] as const,
       request: { headers: IdempotencyKeyHeader, body: { required: true, content: { 'application/json': { schema: SignupBody } } } },
       responses: {
         201: {
@@ -83,7 +87,9 @@ export function usersRoutes(deps: AppDeps) {
       description:
         'Pass exactly one of `username` or `email`. 200 with the canonical value when it is free right now, 409 `DUPLICATE_RESOURCE` naming the `field` when taken, 400 when malformed or reserved. Advice only: signup itself decides. Rate-limited per client address.',
       security: PUBLIC,
-      middleware: [perClientAddress(deps, { name: 'availability', limit: config.rateLimitAvailabilityPerMinute, windowSeconds: 60 })] as const,
+      middleware: [
+        perClientAddress(deps, { name: 'availability', limit: config.rateLimitAvailabilityPerMinute, windowSeconds: 60 }),
+      ] as const,
       request: { query: AvailabilityQuery },
       responses: {
         200: jsonResponse('The canonical value is free right now', successSchema(AvailabilitySchema)),
@@ -100,7 +106,7 @@ export function usersRoutes(deps: AppDeps) {
       tags: ['users'],
       operationId: 'getCurrentUser',
       summary: 'The signed-in user',
-      description: 'The caller\'s own record, email included.',
+      description: "The caller's own record, email included.",
       security,
       middleware: [auth] as const,
       responses: { 200: jsonResponse('The caller', successSchema(UserSchema)), ...errorResponses('UNAUTHENTICATED') },
@@ -116,7 +122,7 @@ export function usersRoutes(deps: AppDeps) {
       operationId: 'getUser',
       summary: 'A user (others see the public view)',
       description:
-        'The caller sees their full record; anyone else\'s is the public view (`id`, `username`, `nickname`, `createdAt`). 404 when there is no such user.',
+        "The caller sees their full record; anyone else's is the public view (`id`, `username`, `nickname`, `createdAt`). 404 when there is no such user.",
       security,
       middleware: [auth] as const,
       request: { params: IdParams },

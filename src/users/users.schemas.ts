@@ -8,11 +8,51 @@ import type { User } from '../db/schema.ts';
  * Compared after canonicalisation, so "ＡＤＭＩＮ" and " Root " are refused too.
  */
 export const RESERVED_USERNAMES: ReadonlySet<string> = new Set([
-  'abuse', 'account', 'accounts', 'admin', 'administrator', 'anonymous', 'api', 'availability', 'docs', 'guest',
-  'health', 'help', 'hostmaster', 'info', 'login', 'logout', 'mod', 'moderator', 'no-reply', 'noreply',
-  'null', 'official', 'openapi', 'owner', 'postmaster', 'project', 'projects', 'register', 'root', 'security',
-  'session', 'sessions', 'settings', 'signup', 'staff', 'status', 'superuser', 'support', 'sysadmin', 'system',
-  'undefined', 'user', 'users', 'webmaster', 'www',
+  'abuse',
+  'account',
+  'accounts',
+  'admin',
+  'administrator',
+  'anonymous',
+  'api',
+  'availability',
+  'docs',
+  'guest',
+  'health',
+  'help',
+  'hostmaster',
+  'info',
+  'login',
+  'logout',
+  'mod',
+  'moderator',
+  'no-reply',
+  'noreply',
+  'null',
+  'official',
+  'openapi',
+  'owner',
+  'postmaster',
+  'project',
+  'projects',
+  'register',
+  'root',
+  'security',
+  'session',
+  'sessions',
+  'settings',
+  'signup',
+  'staff',
+  'status',
+  'superuser',
+  'support',
+  'sysadmin',
+  'system',
+  'undefined',
+  'user',
+  'users',
+  'webmaster',
+  'www',
 ]);
 
 /** Username: trimmed, NFKC, lower-case; 3–30 of a-z 0-9 . _ - starting and ending alphanumeric; not reserved. */
@@ -38,9 +78,7 @@ export const Nickname = text({ min: 1, max: 30, trim: true, normalize: 'NFC' }).
 /** Password: 8–128 characters, taken as typed. */
 export const Password = text({ min: 8, max: 128 }).openapi({ example: 'correct horse battery' });
 
-export const SignupBody = z
-  .object({ username: Username, password: Password, nickname: Nickname, email: Email })
-  .openapi('SignupRequest');
+export const SignupBody = z.object({ username: Username, password: Password, nickname: Nickname, email: Email }).openapi('SignupRequest');
 
 export const UserPatchBody = z
   .object({
@@ -54,8 +92,14 @@ export const UserPatchBody = z
 
 // No examples: Swagger UI would pre-fill both parameters, and exactly one is allowed.
 export const AvailabilityQuery = z.object({
-  username: Username.optional().openapi({ param: { name: 'username', in: 'query', description: 'The username to check, e.g. `alice` (or `email`)' }, example: undefined }),
-  email: Email.optional().openapi({ param: { name: 'email', in: 'query', description: 'The email to check, e.g. `alice@example.com` (or `username`)' }, example: undefined }),
+  username: Username.optional().openapi({
+    param: { name: 'username', in: 'query', description: 'The username to check, e.g. `alice` (or `email`)' },
+    example: undefined,
+  }),
+  email: Email.optional().openapi({
+    param: { name: 'email', in: 'query', description: 'The email to check, e.g. `alice@example.com` (or `username`)' },
+    example: undefined,
+  }),
 });
 
 const timestamp = z.iso.datetime().openapi({ example: '2026-11-22T12:00:00.000Z' });

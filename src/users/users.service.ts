@@ -71,7 +71,9 @@ export interface SignupInput {
 export async function signUp(db: Kysely<DB>, input: SignupInput, passwordHash?: string): Promise<User> {
   const password_hash = passwordHash ?? (await hashPassword(input.password));
   try {
-    return await savepoint(db, (sp) => insertUser(sp, { username: input.username, email: input.email, nickname: input.nickname, password_hash }));
+    return await savepoint(db, (sp) =>
+      insertUser(sp, { username: input.username, email: input.email, nickname: input.nickname, password_hash }),
+    );
   } catch (err) {
     throw await userConflict(db, err, input);
   }

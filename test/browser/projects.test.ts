@@ -45,7 +45,12 @@ describe.skipIf(!hasBrowser())('the projects and account pages in Chromium', () 
 
   describe('projects', () => {
     it('a duplicate title shows the seed text and a link to the existing project; saved as docs/projects-409.png', async () => {
-      const context = await browser.newContext({ locale: 'ko-KR', viewport: { width: 1024, height: 760 }, baseURL: server.url, bypassCSP: true });
+      const context = await browser.newContext({
+        locale: 'ko-KR',
+        viewport: { width: 1024, height: 760 },
+        baseURL: server.url,
+        bypassCSP: true,
+      });
       const page = await context.newPage();
       await signedIn(page, server, 'minji');
       await create(page, 'Alpha');
@@ -112,11 +117,19 @@ describe.skipIf(!hasBrowser())('the projects and account pages in Chromium', () 
       await alert.waitFor();
       expect(await alert.textContent()).toContain('[Precondition Failed] 리소스가 변경되었습니다. 최신 버전을 다시 조회하세요.');
       // Nothing of the second tab's was written.
-      expect((await call(context, 'GET', `/api/projects/${project.id}`)).body.data).toMatchObject({ title: 'Shared', description: 'from the first tab', version: 2 });
+      expect((await call(context, 'GET', `/api/projects/${project.id}`)).body.data).toMatchObject({
+        title: 'Shared',
+        description: 'from the first tab',
+        version: 2,
+      });
 
       await alert.getByRole('button', { name: '내 내용으로 덮어쓰기' }).click();
       await second.getByText('저장했습니다.').waitFor();
-      expect((await call(context, 'GET', `/api/projects/${project.id}`)).body.data).toMatchObject({ title: 'Shared (second)', description: 'v1', version: 3 });
+      expect((await call(context, 'GET', `/api/projects/${project.id}`)).body.data).toMatchObject({
+        title: 'Shared (second)',
+        description: 'v1',
+        version: 3,
+      });
 
       // The first tab is now behind; it reloads instead.
       await first.getByLabel('설명').fill('stale edit');
@@ -186,7 +199,9 @@ describe.skipIf(!hasBrowser())('the projects and account pages in Chromium', () 
       await page.getByLabel('현재 비밀번호').fill('wrong-password');
       await page.getByLabel('새 비밀번호').fill('new-password-456');
       await page.getByRole('button', { name: '비밀번호 변경' }).click();
-      await expect.poll(() => page.locator('#account-current-password-status').textContent()).toBe('currentPassword 값이 올바르지 않습니다.');
+      await expect
+        .poll(() => page.locator('#account-current-password-status').textContent())
+        .toBe('currentPassword 값이 올바르지 않습니다.');
       await page.getByLabel('현재 비밀번호').fill(me.password);
       await page.getByRole('button', { name: '비밀번호 변경' }).click();
       await page.getByText('비밀번호를 변경했습니다.').waitFor();
@@ -206,10 +221,12 @@ describe.skipIf(!hasBrowser())('the projects and account pages in Chromium', () 
       const { context, page } = await openPage(browser, server);
       await signedIn(page, server);
       const stored = await page.evaluate(() =>
-      [localStorage, sessionStorage].flatMap((store) => Array.from({ length: store.length }, (_, i) => `${store.key(i)}=${store.getItem(store.key(i) ?? '')}`)),
-    );
-    // Only the language choice, if any.
-    expect(stored.filter((entry) => !/^lang=(ko|en)$/.test(entry))).toEqual([]);
+        [localStorage, sessionStorage].flatMap((store) =>
+          Array.from({ length: store.length }, (_, i) => `${store.key(i)}=${store.getItem(store.key(i) ?? '')}`),
+        ),
+      );
+      // Only the language choice, if any.
+      expect(stored.filter((entry) => !/^lang=(ko|en)$/.test(entry))).toEqual([]);
       expect(await page.evaluate(() => document.cookie)).toBe('');
       await page.getByRole('button', { name: '로그아웃' }).click();
       await page.getByRole('heading', { level: 1, name: '로그인' }).waitFor();

@@ -32,7 +32,12 @@ describe.skipIf(!hasBrowser())('the signup page in Chromium', () => {
   }
 
   async function apiSignUp(username: string) {
-    const res = await server.api('POST', '/api/users', { username, email: `${username}@example.com`, nickname: 'n', password: 'password-123' });
+    const res = await server.api('POST', '/api/users', {
+      username,
+      email: `${username}@example.com`,
+      nickname: 'n',
+      password: 'password-123',
+    });
     expect(res.status).toBe(201);
   }
 
@@ -59,7 +64,10 @@ describe.skipIf(!hasBrowser())('the signup page in Chromium', () => {
       expect(csp).toContain("default-src 'self'");
       expect(csp).not.toContain('unsafe-inline');
       const assets = urls.filter((u) => u.includes('/assets/'));
-      expect(assets.map((u) => new URL(u).pathname).sort()).toEqual([expect.stringMatching(/^\/assets\/app-\w{8}\.css$/), expect.stringMatching(/^\/assets\/app-\w{8}\.js$/)]);
+      expect(assets.map((u) => new URL(u).pathname).sort()).toEqual([
+        expect.stringMatching(/^\/assets\/app-\w{8}\.css$/),
+        expect.stringMatching(/^\/assets\/app-\w{8}\.js$/),
+      ]);
       for (const asset of assets) {
         const res = await fetch(asset);
         expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
@@ -141,8 +149,14 @@ describe.skipIf(!hasBrowser())('the signup page in Chromium', () => {
       const outcomes = await Promise.all(
         people.map(({ page }) =>
           Promise.race([
-            page.getByRole('heading', { level: 1, name: '프로젝트' }).waitFor().then(() => 'in' as const),
-            page.locator('#signup-username-status', { hasText: '이미 존재하는 username입니다' }).waitFor().then(() => 'conflict' as const),
+            page
+              .getByRole('heading', { level: 1, name: '프로젝트' })
+              .waitFor()
+              .then(() => 'in' as const),
+            page
+              .locator('#signup-username-status', { hasText: '이미 존재하는 username입니다' })
+              .waitFor()
+              .then(() => 'conflict' as const),
           ]),
         ),
       );
@@ -229,7 +243,12 @@ describe.skipIf(!hasBrowser())('the signup page in Chromium', () => {
       const taken = 'minji';
       await apiSignUp(taken);
       // axe is injected as a script, which the page's own CSP rightly forbids; only this context bypasses it.
-      const context = await browser.newContext({ locale: 'ko-KR', viewport: { width: 360, height: 780 }, baseURL: server.url, bypassCSP: true });
+      const context = await browser.newContext({
+        locale: 'ko-KR',
+        viewport: { width: 360, height: 780 },
+        baseURL: server.url,
+        bypassCSP: true,
+      });
       const page = await context.newPage();
       await page.goto('/');
       const f = form(page);

@@ -8,9 +8,7 @@ import { buildLambdaArtifact, type LambdaArtifact } from './lambda.ts';
 import { runStatement } from './pg-client.ts';
 import { databaseUrl } from './postgres-url.ts';
 
-export type TestDatabase =
-  | { kind: 'pglite'; dumpPath: string }
-  | { kind: 'postgres'; adminUrl: string; template: string };
+export type TestDatabase = { kind: 'pglite'; dumpPath: string } | { kind: 'postgres'; adminUrl: string; template: string };
 
 declare module 'vitest' {
   export interface ProvidedContext {

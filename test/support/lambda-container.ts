@@ -26,7 +26,8 @@ function readResult(raw: any): LambdaResponse {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries<string>(raw.headers ?? {})) headers[k.toLowerCase()] = v;
   for (const [k, v] of Object.entries<string[]>(raw.multiValueHeaders ?? {})) headers[k.toLowerCase()] ??= v[0] ?? '';
-  const cookies: string[] = raw.cookies ?? raw.multiValueHeaders?.['set-cookie'] ?? (raw.headers?.['set-cookie'] ? [raw.headers['set-cookie']] : []);
+  const cookies: string[] =
+    raw.cookies ?? raw.multiValueHeaders?.['set-cookie'] ?? (raw.headers?.['set-cookie'] ? [raw.headers['set-cookie']] : []);
   const text = raw.isBase64Encoded ? Buffer.from(raw.body, 'base64').toString('utf8') : raw.body;
   const json = (headers['content-type'] ?? '').includes('json') && text;
   return { status: raw.statusCode, headers, cookies, body: json ? JSON.parse(text) : text, raw };
@@ -79,7 +80,7 @@ export class LambdaContainer {
         // Not a log line; kept in `printed` for an init failure's message.
       }
     });
-    (child.stderr).on('data', (chunk: Buffer) => {
+    child.stderr.on('data', (chunk: Buffer) => {
       printed += chunk.toString();
     });
     const lines = createInterface({ input: child.stdio[3] as Readable })[Symbol.asyncIterator]();

@@ -55,7 +55,18 @@ export class PrivatePostgres {
 
   private ctl(action: 'start' | 'restart') {
     const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
-    return PrivatePostgres.exec('pg_ctl', ['-D', join(this.dir, 'data'), '-o', options, '-l', join(this.dir, 'log'), '-m', 'fast', '-w', action]);
+    return PrivatePostgres.exec('pg_ctl', [
+      '-D',
+      join(this.dir, 'data'),
+      '-o',
+      options,
+      '-l',
+      join(this.dir, 'log'),
+      '-m',
+      'fast',
+      '-w',
+      action,
+    ]);
   }
 
   /** Stops the server (ending every connection) and starts it again; resolves once it accepts connections. */
