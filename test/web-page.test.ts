@@ -34,9 +34,9 @@ describe('the built page', () => {
     expect(style).toHaveLength(1);
     const html = readFileSync(join(WEB_DIR, 'index.html'), 'utf8');
     expect(html).toContain(`<script type="module" src="/assets/${script[0]}"></script>`);
-    expect(html).toContain(`<link rel="stylesheet" href="/assets/${style[0]}">`);
+    expect(html).toContain(`<link rel="stylesheet" href="/assets/${style[0]}" />`);
     // No favicon request: the icon is an empty data: URL, which the CSP's img-src allows.
-    expect(html).toContain('<link rel="icon" href="data:,">');
+    expect(html).toContain('<link rel="icon" href="data:," />');
     // Nothing inline for the CSP to block: the only script is the external one, and no style attribute.
     expect(html.match(/<script/g)).toHaveLength(1);
     expect(html).not.toMatch(/<style|style="/);
