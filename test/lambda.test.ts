@@ -447,7 +447,7 @@ describe.runIf(onPostgres())('schema on PostgreSQL', () => {
       expect(
         container.logs.some(
           (l) =>
-            l.msg === 'the database schema is not current: run `npm run migrate`' && Array.isArray(l.pending) && l.pending.length === 6,
+            l.msg === 'the database schema is not current: run `npm run migrate`' && Array.isArray(l.pending) && l.pending.length === 7,
         ),
       ).toBe(true);
 
@@ -456,7 +456,7 @@ describe.runIf(onPostgres())('schema on PostgreSQL', () => {
         encoding: 'utf8',
       });
       expect(output).toBe(
-        `${url}: applied 0001_users_sessions_projects, 0002_idempotency_keys, 0003_rate_limits, 0004_projects_live_listing, 0005_gateway_identities, 0006_projects_live_listing_pg17\n`,
+        `${url}: applied 0001_users_sessions_projects, 0002_idempotency_keys, 0003_rate_limits, 0004_projects_live_listing, 0005_gateway_identities, 0006_projects_live_listing_pg17, 0007_idempotency_outcomes_only\n`,
       );
       const again = execFileSync(process.execPath, ['dist/migrate.mjs'], {
         env: { PATH: process.env.PATH, DATABASE_URL: url },
@@ -498,9 +498,9 @@ const SCHEDULED_EVENT = {
 
 /** One expired and one current idempotency key and rate-limit counter. */
 async function seedExpiredAndCurrent(db: Kysely<DB>): Promise<void> {
-  await sql`insert into idempotency_keys (scope, key, fingerprint, created_at) values
-    ('anon:203.0.113.9', 'expired', 'f', now() - interval '25 hours'),
-    ('anon:203.0.113.9', 'current', 'f', now())`.execute(db);
+  await sql`insert into idempotency_keys (scope, key, fingerprint, created_at, response_status, response_headers, response_body) values
+    ('anon:203.0.113.9', 'expired', 'f', now() - interval '25 hours', 201, '{}', ''),
+    ('anon:203.0.113.9', 'current', 'f', now(), 201, '{}', '')`.execute(db);
   await sql`insert into rate_limits (bucket, window_start, hits) values
     ('signup:expired', now() - interval '2 days', 3),
     ('signup:current', now(), 1)`.execute(db);

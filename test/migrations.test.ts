@@ -22,6 +22,7 @@ describe('migrations', () => {
       '0004_projects_live_listing',
       '0005_gateway_identities',
       '0006_projects_live_listing_pg17',
+      '0007_idempotency_outcomes_only',
     ]);
   });
 
@@ -43,11 +44,12 @@ describe('migrations', () => {
         '0004_projects_live_listing',
         '0005_gateway_identities',
         '0006_projects_live_listing_pg17',
+        '0007_idempotency_outcomes_only',
       ]);
     });
     await inRolledBackTransaction(async (trx) => {
       await sql`alter table kysely_migration rename to kysely_migration_hidden`.execute(trx);
-      expect(await pendingMigrations(trx)).toHaveLength(6);
+      expect(await pendingMigrations(trx)).toHaveLength(7);
     });
     expect(await pendingMigrations(db)).toEqual([]);
   });

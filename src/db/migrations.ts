@@ -121,6 +121,20 @@ const MIGRATIONS: Record<string, Migration> = {
         where ${LIVE_LISTING_PREDICATE}`.execute(db);
     },
   },
+  '0007_idempotency_outcomes_only': {
+    async up(db) {
+      // A key is now written once, with its outcome, in the transaction of the write it records:
+      // no row is a claim in progress any more. A claim left by the old scheme recorded nothing,
+      // so a retry of it runs anew.
+      await sql`delete from idempotency_keys where response_status is null`.execute(db);
+      await sql`
+        alter table idempotency_keys
+          drop column locked_at,
+          alter column response_status set not null,
+          alter column response_headers set not null,
+          alter column response_body set not null`.execute(db);
+    },
+  },
 };
 
 /**

@@ -42,13 +42,10 @@ export interface IdempotencyKeysTable {
   /** SHA-256 of method, path and body: the same key with another request is refused. */
   fingerprint: string;
   created_at: Generated<Date>;
-  /** When the attempt now in progress claimed the key. */
-  locked_at: Generated<Date>;
-  /** Null while the first request is still running. */
-  response_status: number | null;
-  /** JSON of the headers to replay. */
-  response_headers: string | null;
-  response_body: string | null;
+  /** The recorded outcome: status, JSON of the headers to replay, and body. */
+  response_status: number;
+  response_headers: string;
+  response_body: string;
 }
 
 export interface RateLimitsTable {

@@ -34,21 +34,14 @@ export async function tryLockKey(trx: Kysely<DB>, lockId: string): Promise<boole
 }
 
 /** The key's recorded outcome, unless it has expired. */
-export async function findKey(db: Kysely<DB>, scope: string, key: string): Promise<StoredKey | undefined> {
-  const row = await db
+export function findKey(db: Kysely<DB>, scope: string, key: string): Promise<StoredKey | undefined> {
+  return db
     .selectFrom('idempotency_keys')
     .select(['fingerprint', 'response_status', 'response_headers', 'response_body'])
     .where('scope', '=', scope)
     .where('key', '=', key)
     .where(live)
     .executeTakeFirst();
-  if (row?.response_status == null) return undefined;
-  return {
-    ...row,
-    response_status: row.response_status,
-    response_headers: row.response_headers ?? '{}',
-    response_body: row.response_body ?? '',
-  };
 }
 
 /**
