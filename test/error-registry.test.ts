@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ERROR_CODES, ERROR_STATUS, REASON_PHRASES } from '../src/errors/codes.ts';
-import { CODE_TEXTS, FIELD_ISSUE_TEXTS, LOCALES, SPECIFIC_TEXTS } from '../src/errors/messages.ts';
+import { ERROR_CODES, ERRORS, REASON_PHRASES } from '../src/errors/codes.ts';
+import { FIELD_ISSUE_TEXTS, LOCALES, SPECIFIC_TEXTS } from '../src/errors/messages.ts';
 import { startTestApp, type TestApp } from './support/harness.ts';
 
 let t: TestApp;
@@ -14,9 +14,9 @@ const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
 describe('the error registry', () => {
   it.each(ERROR_CODES)('%s has a status, a reason phrase, texts in every locale, and a README row', (code) => {
-    const status = ERROR_STATUS[code];
+    const { status, text } = ERRORS[code];
     expect(REASON_PHRASES[status]).toEqual(expect.any(String));
-    for (const locale of LOCALES) expect(CODE_TEXTS[code][locale].length).toBeGreaterThan(0);
+    for (const locale of LOCALES) expect(text[locale].length).toBeGreaterThan(0);
     expect(readme).toContain(`| \`${code}\` | ${status} |`);
   });
 
@@ -29,9 +29,9 @@ describe('the error registry', () => {
     expect(FIELD_ISSUE_TEXTS.required.ko.replace('{field}', 'title')).toBe('title 값이 필요합니다.');
     expect(FIELD_ISSUE_TEXTS.duplicate.ko.replace('{field}', 'username')).toBe('이미 존재하는 username입니다');
     expect(FIELD_ISSUE_TEXTS.duplicate.ko.replace('{field}', 'email')).toBe('이미 존재하는 email입니다');
-    expect(CODE_TEXTS.DUPLICATE_RESOURCE.ko).toBe('이미 존재하는 값입니다');
-    expect(CODE_TEXTS.RESOURCE_STATE_CONFLICT.ko).toBe('요청 충돌이 발생했습니다.');
-    expect(CODE_TEXTS.INTERNAL_ERROR).toEqual({ ko: '서버 내부 오류가 발생했습니다.', en: 'Internal server error' });
+    expect(ERRORS.DUPLICATE_RESOURCE.text.ko).toBe('이미 존재하는 값입니다');
+    expect(ERRORS.RESOURCE_STATE_CONFLICT.text.ko).toBe('요청 충돌이 발생했습니다.');
+    expect(ERRORS.INTERNAL_ERROR.text).toEqual({ ko: '서버 내부 오류가 발생했습니다.', en: 'Internal server error' });
   });
 });
 

@@ -1,43 +1,9 @@
-import type { ErrorCode } from './codes.ts';
-
 /** Languages the API answers in. */
 export const LOCALES = ['ko', 'en'] as const;
 export type Locale = (typeof LOCALES)[number];
 
-type Text = Readonly<Record<Locale, string>>;
-
-/** Default text of each error code; Korean texts given by the seeds are verbatim (docs/spec.md §7). */
-export const CODE_TEXTS = {
-  INVALID_JSON: { ko: '요청 본문이 올바른 JSON 객체가 아닙니다.', en: 'The request body must be a JSON object.' },
-  VALIDATION_FAILED: { ko: '요청 값이 올바르지 않습니다.', en: 'The request is invalid.' },
-  UNAUTHENTICATED: { ko: '로그인이 필요합니다.', en: 'Authentication is required.' },
-  INVALID_CREDENTIALS: { ko: '아이디 또는 비밀번호가 올바르지 않습니다.', en: 'The login or password is incorrect.' },
-  FORBIDDEN: { ko: '이 작업을 할 권한이 없습니다.', en: 'You are not allowed to do this.' },
-  NOT_FOUND_RESOURCE: { ko: '요청한 리소스를 찾을 수 없습니다.', en: 'The requested resource was not found.' },
-  METHOD_NOT_ALLOWED: { ko: '허용되지 않는 메서드입니다.', en: 'This method is not allowed on this resource.' },
-  DUPLICATE_RESOURCE: { ko: '이미 존재하는 값입니다', en: 'The value already exists' },
-  RESOURCE_STATE_CONFLICT: { ko: '요청 충돌이 발생했습니다.', en: 'The request conflicts with the current state of the resource.' },
-  IDEMPOTENCY_KEY_IN_USE: {
-    ko: '같은 Idempotency-Key의 요청이 아직 처리 중입니다.',
-    en: 'A request with the same Idempotency-Key is still being processed.',
-  },
-  PRECONDITION_FAILED: {
-    ko: '리소스가 변경되었습니다. 최신 버전을 다시 조회하세요.',
-    en: 'The resource has changed; fetch the current version and retry.',
-  },
-  PAYLOAD_TOO_LARGE: { ko: '요청 본문이 너무 큽니다.', en: 'The request body is too large.' },
-  UNSUPPORTED_MEDIA_TYPE: { ko: 'Content-Type은 application/json이어야 합니다.', en: 'Content-Type must be application/json.' },
-  IDEMPOTENCY_KEY_MISMATCH: {
-    ko: '같은 Idempotency-Key가 다른 요청에 사용되었습니다.',
-    en: 'The Idempotency-Key was already used for a different request.',
-  },
-  RATE_LIMITED: { ko: '요청이 너무 많습니다. 잠시 후 다시 시도하세요.', en: 'Too many requests; retry later.' },
-  INTERNAL_ERROR: { ko: '서버 내부 오류가 발생했습니다.', en: 'Internal server error' },
-  SERVICE_UNAVAILABLE: {
-    ko: '일시적으로 서비스를 이용할 수 없습니다. 잠시 후 다시 시도하세요.',
-    en: 'The service is temporarily unavailable; retry later.',
-  },
-} as const satisfies Record<ErrorCode, Text>;
+/** A text in every locale. */
+export type Text = Readonly<Record<Locale, string>>;
 
 /** Texts more specific than an error code's default. */
 export const SPECIFIC_TEXTS = {

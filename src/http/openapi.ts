@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { ERROR_CODES, ERROR_STATUS, REASON_PHRASES, type ErrorCode, type ErrorStatus } from '../errors/codes.ts';
+import { ERROR_CODES, ERRORS, REASON_PHRASES, type ErrorCode, type ErrorStatus } from '../errors/codes.ts';
 import { FIELD_ISSUE_TEXTS, type FieldIssueCode } from '../errors/messages.ts';
 
 const fieldIssueCodes = Object.keys(FIELD_ISSUE_TEXTS) as [FieldIssueCode, ...FieldIssueCode[]];
@@ -81,7 +81,7 @@ export function errorResponses(...codes: ErrorCode[]) {
   const always: ErrorCode[] = ['INVALID_JSON', 'INTERNAL_ERROR', 'SERVICE_UNAVAILABLE'];
   const byStatus = new Map<ErrorStatus, ErrorCode[]>();
   for (const code of new Set([...codes, ...always])) {
-    const status = ERROR_STATUS[code];
+    const { status } = ERRORS[code];
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
   return Object.fromEntries(

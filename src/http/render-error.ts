@@ -1,8 +1,8 @@
 import type { Context } from 'hono';
 import type { AppEnv } from './app-deps.ts';
 import type { AppError } from '../errors/app-error.ts';
-import { ERROR_STATUS, REASON_PHRASES } from '../errors/codes.ts';
-import { CODE_TEXTS, FIELD_ISSUE_TEXTS, SPECIFIC_TEXTS, fill, type Locale } from '../errors/messages.ts';
+import { ERRORS, REASON_PHRASES } from '../errors/codes.ts';
+import { FIELD_ISSUE_TEXTS, SPECIFIC_TEXTS, fill, type Locale } from '../errors/messages.ts';
 import type { FieldIssue } from '../errors/app-error.ts';
 
 function issueText(issue: FieldIssue, locale: Locale): string {
@@ -20,11 +20,11 @@ function wantsProblem(c: Context): boolean {
 export function renderError(c: Context<AppEnv>, err: AppError): Response {
   const locale = c.get('locale') ?? 'ko';
   const requestId = c.get('requestId');
-  const status = ERROR_STATUS[err.code];
+  const { status, text: codeText } = ERRORS[err.code];
   const reason = REASON_PHRASES[status];
   const { text, errors, conflict, suggestions } = err.detail;
   const firstIssue = errors?.[0];
-  const localized = text ? SPECIFIC_TEXTS[text][locale] : firstIssue ? issueText(firstIssue, locale) : CODE_TEXTS[err.code][locale];
+  const localized = text ? SPECIFIC_TEXTS[text][locale] : firstIssue ? issueText(firstIssue, locale) : codeText[locale];
   const renderedErrors = errors?.map((issue) => ({ field: issue.field, code: issue.code, message: issueText(issue, locale) }));
   const field = err.detail.field ?? firstIssue?.field;
   const message = `[${reason}] ${localized}`;
