@@ -1,4 +1,3 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -16,7 +15,7 @@ import { ClientAbort, readWebBody, type BodyReader } from './http/body-reader.ts
 import { clientAddress, requestedOrigin, requestedScheme, urlScheme, type Scheme } from './http/proxy.ts';
 import { requestContext } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
-import { validationHook } from './http/validation.ts';
+import { createRouter } from './http/router.ts';
 import { webPageRoutes, type WebAssets } from './http/web-page.ts';
 import { projectsRoutes } from './projects/projects.routes.ts';
 import { CallerCache } from './http/caller-cache.ts';
@@ -114,7 +113,7 @@ export function createApp({
     readBody,
     trustedIdentityClaims: config.trustGatewayAuth && trustedIdentityClaims ? trustedIdentityClaims : () => undefined,
   };
-  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  const app = createRouter();
 
   app.use(requestContext(logger, config.defaultLocale, (c) => requestedScheme(c, connectionScheme(c), hops)));
   app.use(async (c, next) => {
@@ -132,7 +131,7 @@ export function createApp({
   app.route('/', usersRoutes(deps));
   app.route('/', sessionsRoutes(deps));
   app.route('/', projectsRoutes(deps));
-  app.route('/', healthRoutes(deps));
+  app.route('/', healthRoutes());
   app.route('/', docsRoutes());
   app.route('/', webPageRoutes(webAssets));
 

@@ -28,7 +28,7 @@ describe('layers: the lint refuses an import from a higher layer', () => {
     ['src/http/probe.ts', "import { createApp } from '../app.ts';"],
     ['src/errors/probe.ts', "import { renderError } from '../http/render-error.ts';"],
     ['src/errors/probe.ts', "import { sqlState } from '../db/driver-errors.ts';"],
-    ['src/db/probe.ts', "import { ifMatchVersions } from '../http/preconditions.ts';"],
+    ['src/db/probe.ts', "import { renderError } from '../http/render-error.ts';"],
     ['src/db/probe.ts', "import { titleKey } from '../projects/projects.service.ts';"],
     ['src/config.ts', "import { AppError } from './errors/app-error.ts';"],
     ['src/projects/probe.ts', "import { runMaintenance } from '../maintenance.ts';"],

@@ -1,52 +1,46 @@
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { createRoute, z } from '@hono/zod-openapi';
 import { sql } from 'kysely';
 import { AppError } from '../errors/app-error.ts';
 import { RETRY_AFTER_SECONDS } from '../http/to-app-error.ts';
-import type { AppDeps, AppEnv } from '../http/app-deps.ts';
+import { createRouter } from '../http/router.ts';
 import { errorResponses, jsonResponse, successBody, PUBLIC, successSchema } from '../http/openapi.ts';
 import { requestLogger } from '../http/request-context.ts';
 
 const HealthSchema = successSchema(z.object({ status: z.enum(['live', 'ready']) })).openapi('Health');
 
+const LIVE = createRoute({
+  method: 'get',
+  path: '/health/live',
+  tags: ['operations'],
+  operationId: 'checkLiveness',
+  summary: 'Liveness: 200 while the process runs',
+  description: '200 while the process runs; it does not touch the database.',
+  security: PUBLIC,
+  responses: { 200: jsonResponse('Live', HealthSchema), ...errorResponses() },
+});
+
+const READY = createRoute({
+  method: 'get',
+  path: '/health/ready',
+  tags: ['operations'],
+  operationId: 'checkReadiness',
+  summary: 'Readiness: 200 when the database answers, else 503',
+  description: '200 when the database answers a query, else 503 `SERVICE_UNAVAILABLE` with `Retry-After`.',
+  security: PUBLIC,
+  responses: { 200: jsonResponse('Ready', HealthSchema), ...errorResponses() },
+});
+
 /** `/health/live` (the process runs) and `/health/ready` (the database answers). */
-export function healthRoutes({ db }: AppDeps) {
-  const app = new OpenAPIHono<AppEnv>();
-
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/health/live',
-      tags: ['operations'],
-      operationId: 'checkLiveness',
-      summary: 'Liveness: 200 while the process runs',
-      description: '200 while the process runs; it does not touch the database.',
-      security: PUBLIC,
-      responses: { 200: jsonResponse('Live', HealthSchema), ...errorResponses() },
-    }),
-    (c) => c.json(successBody({ status: 'live' as const }), 200),
-  );
-
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/health/ready',
-      tags: ['operations'],
-      operationId: 'checkReadiness',
-      summary: 'Readiness: 200 when the database answers, else 503',
-      description: '200 when the database answers a query, else 503 `SERVICE_UNAVAILABLE` with `Retry-After`.',
-      security: PUBLIC,
-      responses: { 200: jsonResponse('Ready', HealthSchema), ...errorResponses() },
-    }),
-    async (c) => {
+export function healthRoutes() {
+  return createRouter()
+    .openapi(LIVE, (c) => c.json(successBody({ status: 'live' as const }), 200))
+    .openapi(READY, async (c) => {
       try {
-        await sql`select 1`.execute(db);
+        await sql`select 1`.execute(c.get('db'));
       } catch (err) {
         requestLogger(c).warn({ err }, 'database not ready');
         throw new AppError('SERVICE_UNAVAILABLE', { headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) } });
       }
       return c.json(successBody({ status: 'ready' as const }), 200);
-    },
-  );
-
-  return app;
+    });
 }

@@ -25,8 +25,6 @@ export interface AppEnv {
     caller: Caller;
     /** What this request's queries run on: the app's pool, or the transaction of a keyed write. */
     db: Kysely<DB>;
-    /** Signup's password hash, computed before a keyed signup's transaction opens. */
-    passwordHash?: string;
     /** The scheme the client used (the connection's, or a trusted proxy's X-Forwarded-Proto). */
     scheme: 'http' | 'https';
   };

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { LIVE_LISTING_PREDICATE, LIVE_TITLE_PREDICATE } from '../db/index-predicates.ts';
 import type { DB, Project } from '../db/schema.ts';
-import type { VersionCondition } from '../http/preconditions.ts';
+import type { VersionCondition } from './projects.preconditions.ts';
 import { columnList } from '../db/columns.ts';
 
 // Named, never `*` (see columnList).
@@ -66,7 +66,7 @@ export async function findLiveProjectIdByTitle(db: Kysely<DB>, ownerId: string, 
 
 export interface ListOptions {
   limit: number;
-  after?: { createdAt: Date; id: string };
+  after?: ListCursor;
   deleted: 'exclude' | 'include' | 'only';
 }
 
@@ -82,6 +82,12 @@ export function listProjects(db: Kysely<DB>, ownerId: string, options: ListOptio
     .orderBy('id', 'desc')
     .limit(options.limit + 1)
     .execute();
+}
+
+/** Where a page of the listing starts: after this (created_at, id), newest first. */
+export interface ListCursor {
+  createdAt: Date;
+  id: string;
 }
 
 export type ProjectChanges = Partial<Pick<Project, 'title' | 'title_key' | 'description'>>;

@@ -1,6 +1,29 @@
 import { z } from '@hono/zod-openapi';
 import { text } from '../http/validation.ts';
 import type { Project } from '../db/schema.ts';
+import { IdParams } from '../http/openapi.ts';
+import type { ListCursor } from './projects.repository.ts';
+
+/**
+ * A listing cursor (`meta.nextCursor`: base64url JSON `[createdAt, id]`) as the query parameter
+ * carries it; anything the database would refuse (not a UUID, a year it cannot store) is the
+ * client's 400 `cursor` `format`, decided here where the parameter is parsed.
+ */
+function decodeCursor(cursor: string, ctx: z.core.$RefinementCtx<string>): ListCursor {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 2) {
+      const [at, id] = value as unknown[];
+      const createdAt = typeof at === 'string' ? new Date(at) : new Date(NaN);
+      const year = createdAt.getUTCFullYear();
+      if (year >= 1 && year <= 9999 && IdParams.shape.id.safeParse(id).success) return { createdAt, id: id as string };
+    }
+  } catch {
+    // Falls through to the issue below.
+  }
+  ctx.addIssue({ code: 'custom', message: 'format', input: cursor });
+  return z.NEVER;
+}
 
 /** Title: trimmed, NFC, 1–100 characters; unique per owner among live projects, ignoring case. */
 export const Title = text({ min: 1, max: 100, trim: true, normalize: 'NFC' }).openapi({ example: 'Alpha' });
@@ -28,6 +51,7 @@ export const ListQuery = z.object({
   cursor: z
     .string()
     .max(200)
+    .transform(decodeCursor)
     .optional()
     .openapi({ param: { name: 'cursor', in: 'query' }, description: '`meta.nextCursor` of the previous page' }),
   deleted: z

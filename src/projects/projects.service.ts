@@ -11,10 +11,10 @@ import {
   restoreProject,
   softDeleteProject,
   updateLiveProject,
+  type ListCursor,
   type ProjectChanges,
 } from './projects.repository.ts';
-import type { VersionCondition } from '../http/preconditions.ts';
-import { IdParams } from '../http/openapi.ts';
+import type { VersionCondition } from './projects.preconditions.ts';
 
 /** Comparison key of a (trimmed, NFC) title: what the per-owner unique index compares. */
 export function titleKey(title: string): string {
@@ -71,38 +71,17 @@ export async function getProject(db: Kysely<DB>, ownerId: string, id: string): P
   return project;
 }
 
-interface Cursor {
-  createdAt: Date;
-  id: string;
-}
-
 function encodeCursor(p: Project): string {
   return Buffer.from(JSON.stringify([p.created_at.toISOString(), p.id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): Cursor {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 2) {
-      const [at, id] = value as unknown[];
-      const createdAt = typeof at === 'string' ? new Date(at) : new Date(NaN);
-      // Anything the database would refuse (not a UUID, a year it cannot store) is the client's 400.
-      const year = createdAt.getUTCFullYear();
-      if (year >= 1 && year <= 9999 && IdParams.shape.id.safeParse(id).success) return { createdAt, id: id as string };
-    }
-  } catch {
-    // Falls through to the validation error below.
-  }
-  throw validationError([{ field: 'cursor', code: 'format' }]);
 }
 
 /** One page of the owner's projects, newest first, and the cursor of the next page if any. */
 export async function listOwnProjects(
   db: Kysely<DB>,
   ownerId: string,
-  query: { limit: number; cursor?: string | undefined; deleted: 'exclude' | 'include' | 'only' },
+  query: { limit: number; cursor?: ListCursor | undefined; deleted: 'exclude' | 'include' | 'only' },
 ): Promise<{ items: Project[]; nextCursor: string | null }> {
-  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  const after = query.cursor;
   const rows = await listProjects(db, ownerId, { limit: query.limit, deleted: query.deleted, ...(after && { after }) });
   const items = rows.slice(0, query.limit);
   const last = items.at(-1);

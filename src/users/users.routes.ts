@@ -1,9 +1,9 @@
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppDeps, AppEnv } from '../http/app-deps.ts';
 import { jsonBody } from '../http/json-body.ts';
 import { errorResponses, IdParams, jsonResponse, successBody, PUBLIC, SESSION_SECURITY, successSchema } from '../http/openapi.ts';
-import { validationHook } from '../http/validation.ts';
+import { createRouter } from '../http/router.ts';
 import { idempotency, IdempotencyKeyHeader } from '../idempotency/idempotency.middleware.ts';
 import { perClientAddress } from '../rate-limits/rate-limit.ts';
 import { requireAuth } from '../sessions/auth.middleware.ts';
@@ -21,177 +21,167 @@ import {
 import { hashPassword } from './password.ts';
 import { checkAvailability, deleteSelf, getUser, signUp, updateSelf } from './users.service.ts';
 
+/** The app's environment plus what only signup carries between its middleware and its handler. */
+type UsersEnv = AppEnv & {
+  Variables: {
+    /** Signup's password hash, computed before a keyed signup's transaction opens. */
+    passwordHash?: string;
+  };
+};
+
 /**
  * Hashes a keyed signup's password before its transaction opens, so that no connection waits on
  * argon2; a body that will fail validation is left to the validator.
  */
-async function hashSignupPassword(c: Context<AppEnv>): Promise<void> {
+async function hashSignupPassword(c: Context<UsersEnv>): Promise<void> {
   const parsed = SignupBody.safeParse(await c.req.json().catch(() => undefined));
   if (parsed.success) c.set('passwordHash', await hashPassword(parsed.data.password));
 }
 
+const SIGNUP = createRoute({
+  method: 'post',
+  path: '/api/users',
+  tags: ['users'],
+  operationId: 'createUser',
+  summary: 'Sign up',
+  description:
+    "Creates a user. The username and email are stored canonical (trimmed, NFKC, lower-cased) and the database's unique indexes decide a duplicate: 409 `DUPLICATE_RESOURCE` with `field` `username` or `email` (both taken: `username`, and both in `errors`). Accepts `Idempotency-Key`. Rate-limited per client address.",
+  security: PUBLIC,
+  request: { headers: IdempotencyKeyHeader, body: { required: true, content: { 'application/json': { schema: SignupBody } } } },
+  responses: {
+    201: {
+      ...jsonResponse('The new user', successSchema(UserSchema)),
+      headers: { Location: { schema: { type: 'string' }, description: 'URL of the new user' } },
+    },
+    ...errorResponses(
+      'INVALID_JSON',
+      'VALIDATION_FAILED',
+      'DUPLICATE_RESOURCE',
+      'IDEMPOTENCY_KEY_IN_USE',
+      'IDEMPOTENCY_KEY_MISMATCH',
+      'PAYLOAD_TOO_LARGE',
+      'UNSUPPORTED_MEDIA_TYPE',
+      'RATE_LIMITED',
+    ),
+  },
+});
+
+const AVAILABILITY = createRoute({
+  method: 'get',
+  path: '/api/users/availability',
+  tags: ['users'],
+  operationId: 'checkAvailability',
+  summary: 'Check whether a username or email is free (advice only)',
+  description:
+    'Pass exactly one of `username` or `email`. 200 with the canonical value when it is free right now, 409 `DUPLICATE_RESOURCE` naming the `field` when taken, 400 when malformed or reserved. Advice only: signup itself decides. Rate-limited per client address.',
+  security: PUBLIC,
+  request: { query: AvailabilityQuery },
+  responses: {
+    200: jsonResponse('The canonical value is free right now', successSchema(AvailabilitySchema)),
+    ...errorResponses('VALIDATION_FAILED', 'DUPLICATE_RESOURCE', 'RATE_LIMITED'),
+  },
+});
+
+const ME = createRoute({
+  method: 'get',
+  path: '/api/users/me',
+  tags: ['users'],
+  operationId: 'getCurrentUser',
+  summary: 'The signed-in user',
+  description: "The caller's own record, email included.",
+  security: SESSION_SECURITY,
+  responses: { 200: jsonResponse('The caller', successSchema(UserSchema)), ...errorResponses('UNAUTHENTICATED') },
+});
+
+const GET = createRoute({
+  method: 'get',
+  path: '/api/users/{id}',
+  tags: ['users'],
+  operationId: 'getUser',
+  summary: 'A user (others see the public view)',
+  description:
+    "The caller sees their full record; anyone else's is the public view (`id`, `username`, `nickname`, `createdAt`). 404 when there is no such user.",
+  security: SESSION_SECURITY,
+  request: { params: IdParams },
+  responses: {
+    200: jsonResponse('The user', successSchema(z.union([UserSchema, PublicUserSchema]))),
+    ...errorResponses('UNAUTHENTICATED', 'NOT_FOUND_RESOURCE'),
+  },
+});
+
+const UPDATE = createRoute({
+  method: 'patch',
+  path: '/api/users/{id}',
+  tags: ['users'],
+  operationId: 'updateUser',
+  summary: 'Change your own account',
+  description:
+    'Only your own account (403 otherwise). A taken username or email is a 409 naming the `field`. A new `password` needs `currentPassword` and ends your other sessions. An empty body is a 400 (`empty_patch`).',
+  security: SESSION_SECURITY,
+  request: { params: IdParams, body: { required: true, content: { 'application/json': { schema: UserPatchBody } } } },
+  responses: {
+    200: jsonResponse('The changed user', successSchema(UserSchema)),
+    ...errorResponses(
+      'INVALID_JSON',
+      'VALIDATION_FAILED',
+      'UNAUTHENTICATED',
+      'FORBIDDEN',
+      'NOT_FOUND_RESOURCE',
+      'DUPLICATE_RESOURCE',
+      'PAYLOAD_TOO_LARGE',
+      'UNSUPPORTED_MEDIA_TYPE',
+    ),
+  },
+});
+
+const DELETE = createRoute({
+  method: 'delete',
+  path: '/api/users/{id}',
+  tags: ['users'],
+  operationId: 'deleteUser',
+  summary: 'Delete your own account, its sessions and projects',
+  description:
+    'Only your own account (403 otherwise). Removes the user, their sessions and projects; the username and email are free again and the session cookie is cleared.',
+  security: SESSION_SECURITY,
+  request: { params: IdParams },
+  responses: {
+    204: { description: 'Deleted; the username and email are free again' },
+    ...errorResponses('UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND_RESOURCE'),
+  },
+});
+
 /** Routes under /api/users. */
 export function usersRoutes(deps: AppDeps) {
-  const { db, config } = deps;
+  const { config } = deps;
   const auth = requireAuth(deps);
   const jsonGate = jsonBody(config.bodyLimitBytes, deps.readBody);
-  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  const security = SESSION_SECURITY;
+  const signupLimit = perClientAddress(deps, { name: 'signup', limit: config.rateLimitSignupPerMinute, windowSeconds: 60 });
+  const availabilityLimit = perClientAddress(deps, {
+    name: 'availability',
+    limit: config.rateLimitAvailabilityPerMinute,
+    windowSeconds: 60,
+  });
 
-  app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/api/users',
-      tags: ['users'],
-      operationId: 'createUser',
-      summary: 'Sign up',
-      description:
-        "Creates a user. The username and email are stored canonical (trimmed, NFKC, lower-cased) and the database's unique indexes decide a duplicate: 409 `DUPLICATE_RESOURCE` with `field` `username` or `email` (both taken: `username`, and both in `errors`). Accepts `Idempotency-Key`. Rate-limited per client address.",
-      security: PUBLIC,
-      middleware: [
-        perClientAddress(deps, { name: 'signup', limit: config.rateLimitSignupPerMinute, windowSeconds: 60 }),
-        jsonGate,
-        idempotency(deps, { prepare: hashSignupPassword }),
-      ] as const,
-      request: { headers: IdempotencyKeyHeader, body: { required: true, content: { 'application/json': { schema: SignupBody } } } },
-      responses: {
-        201: {
-          ...jsonResponse('The new user', successSchema(UserSchema)),
-          headers: { Location: { schema: { type: 'string' }, description: 'URL of the new user' } },
-        },
-        ...errorResponses(
-          'INVALID_JSON',
-          'VALIDATION_FAILED',
-          'DUPLICATE_RESOURCE',
-          'IDEMPOTENCY_KEY_IN_USE',
-          'IDEMPOTENCY_KEY_MISMATCH',
-          'PAYLOAD_TOO_LARGE',
-          'UNSUPPORTED_MEDIA_TYPE',
-          'RATE_LIMITED',
-        ),
-      },
-    }),
-    async (c) => {
+  return createRouter<UsersEnv>()
+    .openapi({ ...SIGNUP, middleware: [signupLimit, jsonGate, idempotency(deps, { prepare: hashSignupPassword })] as const }, async (c) => {
       const user = await signUp(c.get('db'), c.req.valid('json'), c.get('passwordHash'));
       return c.json(successBody(userView(user)), 201, { Location: `/api/users/${user.id}` });
-    },
-  );
-
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/api/users/availability',
-      tags: ['users'],
-      operationId: 'checkAvailability',
-      summary: 'Check whether a username or email is free (advice only)',
-      description:
-        'Pass exactly one of `username` or `email`. 200 with the canonical value when it is free right now, 409 `DUPLICATE_RESOURCE` naming the `field` when taken, 400 when malformed or reserved. Advice only: signup itself decides. Rate-limited per client address.',
-      security: PUBLIC,
-      middleware: [
-        perClientAddress(deps, { name: 'availability', limit: config.rateLimitAvailabilityPerMinute, windowSeconds: 60 }),
-      ] as const,
-      request: { query: AvailabilityQuery },
-      responses: {
-        200: jsonResponse('The canonical value is free right now', successSchema(AvailabilitySchema)),
-        ...errorResponses('VALIDATION_FAILED', 'DUPLICATE_RESOURCE', 'RATE_LIMITED'),
-      },
-    }),
-    async (c) => c.json(successBody(await checkAvailability(db, c.req.valid('query'))), 200),
-  );
-
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/api/users/me',
-      tags: ['users'],
-      operationId: 'getCurrentUser',
-      summary: 'The signed-in user',
-      description: "The caller's own record, email included.",
-      security,
-      middleware: [auth] as const,
-      responses: { 200: jsonResponse('The caller', successSchema(UserSchema)), ...errorResponses('UNAUTHENTICATED') },
-    }),
-    (c) => c.json(successBody(userView(c.get('caller').user)), 200),
-  );
-
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/api/users/{id}',
-      tags: ['users'],
-      operationId: 'getUser',
-      summary: 'A user (others see the public view)',
-      description:
-        "The caller sees their full record; anyone else's is the public view (`id`, `username`, `nickname`, `createdAt`). 404 when there is no such user.",
-      security,
-      middleware: [auth] as const,
-      request: { params: IdParams },
-      responses: {
-        200: jsonResponse('The user', successSchema(z.union([UserSchema, PublicUserSchema]))),
-        ...errorResponses('UNAUTHENTICATED', 'NOT_FOUND_RESOURCE'),
-      },
-    }),
-    async (c) => {
-      const { user, self } = await getUser(db, c.get('caller'), c.req.valid('param').id);
+    })
+    .openapi({ ...AVAILABILITY, middleware: [availabilityLimit] as const }, async (c) =>
+      c.json(successBody(await checkAvailability(c.get('db'), c.req.valid('query'))), 200),
+    )
+    .openapi({ ...ME, middleware: [auth] as const }, (c) => c.json(successBody(userView(c.get('caller').user)), 200))
+    .openapi({ ...GET, middleware: [auth] as const }, async (c) => {
+      const { user, self } = await getUser(c.get('db'), c.get('caller'), c.req.valid('param').id);
       return c.json(successBody(self ? userView(user) : publicUserView(user)), 200);
-    },
-  );
-
-  app.openapi(
-    createRoute({
-      method: 'patch',
-      path: '/api/users/{id}',
-      tags: ['users'],
-      operationId: 'updateUser',
-      summary: 'Change your own account',
-      description:
-        'Only your own account (403 otherwise). A taken username or email is a 409 naming the `field`. A new `password` needs `currentPassword` and ends your other sessions. An empty body is a 400 (`empty_patch`).',
-      security,
-      middleware: [auth, jsonGate] as const,
-      request: { params: IdParams, body: { required: true, content: { 'application/json': { schema: UserPatchBody } } } },
-      responses: {
-        200: jsonResponse('The changed user', successSchema(UserSchema)),
-        ...errorResponses(
-          'INVALID_JSON',
-          'VALIDATION_FAILED',
-          'UNAUTHENTICATED',
-          'FORBIDDEN',
-          'NOT_FOUND_RESOURCE',
-          'DUPLICATE_RESOURCE',
-          'PAYLOAD_TOO_LARGE',
-          'UNSUPPORTED_MEDIA_TYPE',
-        ),
-      },
-    }),
-    async (c) => {
-      const user = await updateSelf(db, deps.callers, c.get('caller'), c.req.valid('param').id, c.req.valid('json'));
+    })
+    .openapi({ ...UPDATE, middleware: [auth, jsonGate] as const }, async (c) => {
+      const user = await updateSelf(c.get('db'), deps.callers, c.get('caller'), c.req.valid('param').id, c.req.valid('json'));
       return c.json(successBody(userView(user)), 200);
-    },
-  );
-
-  app.openapi(
-    createRoute({
-      method: 'delete',
-      path: '/api/users/{id}',
-      tags: ['users'],
-      operationId: 'deleteUser',
-      summary: 'Delete your own account, its sessions and projects',
-      description:
-        'Only your own account (403 otherwise). Removes the user, their sessions and projects; the username and email are free again and the session cookie is cleared.',
-      security,
-      middleware: [auth] as const,
-      request: { params: IdParams },
-      responses: {
-        204: { description: 'Deleted; the username and email are free again' },
-        ...errorResponses('UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND_RESOURCE'),
-      },
-    }),
-    async (c) => {
-      await deleteSelf(db, deps.callers, c.get('caller'), c.req.valid('param').id);
+    })
+    .openapi({ ...DELETE, middleware: [auth] as const }, async (c) => {
+      await deleteSelf(c.get('db'), deps.callers, c.get('caller'), c.req.valid('param').id);
       clearSessionCookie(c, config);
       return c.body(null, 204);
-    },
-  );
-
-  return app;
+    });
 }
