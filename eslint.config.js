@@ -3,7 +3,8 @@ import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 // The layers of src/ (docs/architecture.md): each may import only the layers below it. A relative
-// import that climbs into a folder (or top-level module) of a higher layer fails the lint.
+// import that climbs into a folder (or top-level module) of a higher layer fails the lint. src/auth
+// (who is calling) sits between src/db and src/http.
 const FEATURES = ['users', 'sessions', 'projects', 'idempotency', 'rate-limits', 'health'];
 const TOP = ['entry', 'app', 'maintenance'];
 
@@ -72,15 +73,40 @@ export default defineConfig(
     files: ['src/entry/lambda.ts', 'src/entry/lambda-event.ts'],
     rules: { '@typescript-eslint/no-deprecated': 'off' },
   },
-  layer(['src/config.ts', 'src/logger.ts'], ['errors', 'db', 'http', ...FEATURES, ...TOP], 'config.ts and logger.ts'),
-  layer(['src/errors/**'], ['db', 'http', ...FEATURES, ...TOP], 'src/errors'),
-  layer(['src/db/**'], ['errors', 'http', ...FEATURES, ...TOP], 'src/db'),
+  layer(['src/config.ts', 'src/logger.ts'], ['errors', 'db', 'auth', 'http', ...FEATURES, ...TOP], 'config.ts and logger.ts'),
+  layer(['src/errors/**'], ['db', 'auth', 'http', ...FEATURES, ...TOP], 'src/errors'),
+  layer(['src/db/**'], ['errors', 'auth', 'http', ...FEATURES, ...TOP], 'src/db'),
+  layer(['src/auth/**'], ['http', ...FEATURES, ...TOP], 'src/auth'),
   layer(['src/http/**'], [...FEATURES, ...TOP], 'src/http'),
+  // Login and logout stand above users (they check a password); nothing else reaches them.
+  layer(['src/sessions/**'], TOP, 'src/sessions'),
   layer(
-    FEATURES.map((f) => `src/${f}/**`),
-    TOP,
+    FEATURES.filter((f) => f !== 'sessions').map((f) => `src/${f}/**`),
+    ['sessions', ...TOP],
     'A feature folder',
   ),
+  {
+    // A handler that used the app's pool (deps.db) instead of the request's db would write outside
+    // a keyed request's transaction: its write could commit without its recorded outcome.
+    files: ['src/**/*.routes.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "MemberExpression[property.name='db']:not([object.type='CallExpression'])",
+          message: "Route handlers run their queries on the request's db: c.get('db'), never deps.db.",
+        },
+        {
+          selector: "VariableDeclarator > ObjectPattern > Property[key.name='db']",
+          message: "Route handlers run their queries on the request's db: c.get('db'), never deps.db.",
+        },
+        {
+          selector: "FunctionDeclaration > ObjectPattern.params > Property[key.name='db']",
+          message: "Route handlers run their queries on the request's db: c.get('db'), never deps.db.",
+        },
+      ],
+    },
+  },
   {
     files: ['src/config.ts', 'test/**', 'vitest.config.ts', 'scripts/**', 'bench/**', 'examples/**'],
     rules: { 'no-restricted-properties': 'off' },

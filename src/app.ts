@@ -18,9 +18,10 @@ import { securityHeaders } from './http/security-headers.ts';
 import { createRouter } from './http/router.ts';
 import { webPageRoutes, type WebAssets } from './http/web-page.ts';
 import { projectsRoutes } from './projects/projects.routes.ts';
-import { CallerCache } from './http/caller-cache.ts';
+import { CallerCache } from './auth/caller-cache.ts';
 import { sessionsRoutes } from './sessions/sessions.routes.ts';
 import { usersRoutes } from './users/users.routes.ts';
+import { gatewayCaller } from './users/users.service.ts';
 
 export interface CreateAppOptions {
   db: Kysely<DB>;
@@ -112,6 +113,7 @@ export function createApp({
     callers: new CallerCache(CALLER_CACHE_MS),
     readBody,
     trustedIdentityClaims: config.trustGatewayAuth && trustedIdentityClaims ? trustedIdentityClaims : () => undefined,
+    gatewayCaller,
   };
   const app = createRouter();
 

@@ -9,13 +9,13 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const eslint = new ESLint({ cwd: ROOT });
 const linter = new Linter({ configType: 'flat' });
 
-async function violations(file: string, importLine: string): Promise<string[]> {
+async function violations(file: string, code: string, ruleName = 'no-restricted-imports'): Promise<string[]> {
   const config = (await eslint.calculateConfigForFile(file)) as { rules?: Record<string, Linter.RuleEntry> };
-  const rule = config.rules?.['no-restricted-imports'];
+  const rule = config.rules?.[ruleName];
   if (rule === undefined) return [];
   const messages = linter.verify(
-    importLine,
-    { files: ['**/*.ts'], languageOptions: { parser: tseslint.parser }, rules: { 'no-restricted-imports': rule } },
+    code,
+    { files: ['**/*.ts'], languageOptions: { parser: tseslint.parser }, rules: { [ruleName]: rule } },
     file,
   );
   return messages.map((m) => m.message);
@@ -24,7 +24,12 @@ async function violations(file: string, importLine: string): Promise<string[]> {
 describe('layers: the lint refuses an import from a higher layer', () => {
   it.each([
     ['src/http/probe.ts', "import { signUp } from '../users/users.service.ts';"],
-    ['src/http/probe.ts', "import type { Caller } from '../sessions/auth.middleware.ts';"],
+    ['src/http/probe.ts', "import { logIn } from '../sessions/sessions.service.ts';"],
+    ['src/auth/probe.ts', "import { gatewayUser } from '../users/users.service.ts';"],
+    ['src/auth/probe.ts', "import type { AppDeps } from '../http/app-deps.ts';"],
+    ['src/db/probe.ts', "import type { Caller } from '../auth/caller.ts';"],
+    ['src/users/probe.ts', "import { logIn } from '../sessions/sessions.service.ts';"],
+    ['src/projects/probe.ts', "import { sessionsRoutes } from '../sessions/sessions.routes.ts';"],
     ['src/http/probe.ts', "import { createApp } from '../app.ts';"],
     ['src/errors/probe.ts', "import { renderError } from '../http/render-error.ts';"],
     ['src/errors/probe.ts', "import { sqlState } from '../db/driver-errors.ts';"],
@@ -42,10 +47,32 @@ describe('layers: the lint refuses an import from a higher layer', () => {
   it.each([
     ['src/http/probe.ts', "import { sqlState } from '../db/driver-errors.ts';"],
     ['src/http/probe.ts', "import { AppError } from '../errors/app-error.ts';"],
-    ['src/users/probe.ts', "import { endOtherSessions } from '../sessions/sessions.service.ts';"],
+    ['src/users/probe.ts', "import { endOtherSessions } from '../auth/auth.service.ts';"],
+    ['src/http/probe.ts', "import type { Caller } from '../auth/caller.ts';"],
+    ['src/sessions/probe.ts', "import { findUserByLogin } from '../users/users.repository.ts';"],
     ['src/sessions/probe.ts', "import type { AppDeps } from '../http/app-deps.ts';"],
     ['src/maintenance.ts', "import { purgeExpiredKeys } from './idempotency/idempotency.repository.ts';"],
   ])('allows %s: %s', async (file, line) => {
     expect(await violations(file, line)).toEqual([]);
+  });
+});
+
+describe("route handlers: the lint refuses the app's pool where the request's db belongs", () => {
+  it.each([
+    'export const f = (deps: { db: unknown }) => deps.db;',
+    'export function f(deps: { db: unknown }) { const { db } = deps; return db; }',
+    'export function f({ db }: { db: unknown }) { return db; }',
+  ])('src/projects/projects.routes.ts: %s', async (code) => {
+    const found = await violations('src/projects/projects.routes.ts', code, 'no-restricted-syntax');
+    expect(found).toEqual([expect.stringContaining("c.get('db')")]);
+  });
+
+  it("allows c.get('db') in a route file, and deps.db in a middleware", async () => {
+    expect(
+      await violations('src/projects/projects.routes.ts', "export const f = (c: any) => c.get('db');", 'no-restricted-syntax'),
+    ).toEqual([]);
+    expect(
+      await violations('src/idempotency/idempotency.middleware.ts', 'export const f = (deps: any) => deps.db;', 'no-restricted-syntax'),
+    ).toEqual([]);
   });
 });

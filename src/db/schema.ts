@@ -76,5 +76,11 @@ export interface DB {
 /** A user row as the services see it. */
 export type User = Selectable<UsersTable>;
 
+/**
+ * A user's columns, named, never `*` (see columnList): the users feature and the session lookup,
+ * which joins users, select the same row shape.
+ */
+export const USER_COLUMNS = ['id', 'username', 'email', 'nickname', 'password_hash', 'created_at', 'updated_at'] as const;
+
 /** A project row as the services see it. */
 export type Project = Selectable<ProjectsTable>;

@@ -4,7 +4,7 @@ import { jsonBody } from '../http/json-body.ts';
 import { errorResponses, IdParams, jsonResponse, successBody, SESSION_SECURITY, successSchema } from '../http/openapi.ts';
 import { createRouter } from '../http/router.ts';
 import { idempotency, IdempotencyKeyHeader } from '../idempotency/idempotency.middleware.ts';
-import { requireAuth } from '../sessions/auth.middleware.ts';
+import { requireAuth } from '../auth/auth.middleware.ts';
 import { etag, ifMatchVersions } from './projects.preconditions.ts';
 import { ListQuery, ProjectCreateBody, ProjectListSchema, ProjectPatchBody, ProjectSchema, projectView } from './projects.schemas.ts';
 import {

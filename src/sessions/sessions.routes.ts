@@ -6,10 +6,11 @@ import { createRouter } from '../http/router.ts';
 import { text } from '../http/validation.ts';
 import { UserSchema, userView } from '../users/users.schemas.ts';
 import { perClientAddress } from '../rate-limits/rate-limit.ts';
-import { requireAuth } from './auth.middleware.ts';
-import { sameOriginLogin } from './csrf.ts';
-import { clearSessionCookie, setSessionCookie } from './session-cookie.ts';
-import { logIn, logOut } from './sessions.service.ts';
+import { requireAuth } from '../auth/auth.middleware.ts';
+import { sameOriginLogin } from '../auth/csrf.ts';
+import { clearSessionCookie, setSessionCookie } from '../auth/session-cookie.ts';
+import { revokeSession } from '../auth/auth.service.ts';
+import { logIn } from './sessions.service.ts';
 
 const LoginBody = z
   .object({
@@ -87,7 +88,7 @@ export function sessionsRoutes(deps: AppDeps) {
       });
     })
     .openapi({ ...LOGOUT, middleware: [requireAuth(deps)] as const }, async (c) => {
-      await logOut(c.get('db'), deps.callers, c.get('caller').sessionHash);
+      await revokeSession(c.get('db'), deps.callers, c.get('caller').sessionHash);
       clearSessionCookie(c, config);
       return c.body(null, 204);
     });

@@ -1,20 +1,16 @@
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.ts';
 import type { DB, User } from '../db/schema.ts';
+import { openSession, type OpenedSession } from '../auth/auth.service.ts';
 import { AppError } from '../errors/app-error.ts';
 import { canonicalEmail, canonicalUsername } from '../users/canonical.ts';
 import { rateLimited } from '../rate-limits/rate-limit.ts';
 import { hit, unhit } from '../rate-limits/rate-limits.repository.ts';
 import { verifyPassword } from '../users/password.ts';
 import { findUserByLogin } from '../users/users.repository.ts';
-import { deleteDeadSessions, deleteOtherSessions, deleteSession, findSessionUser, insertSession } from './sessions.repository.ts';
-import type { CallerCache } from '../http/caller-cache.ts';
-import { isWellFormedToken, newToken, tokenHash } from './tokens.ts';
 
-export interface LoginResult {
+export interface LoginResult extends OpenedSession {
   user: User;
-  token: string;
-  expiresAt: Date;
 }
 
 /**
@@ -38,51 +34,5 @@ export async function logIn(db: Kysely<DB>, config: Config, login: string, passw
   const user = await findUserByLogin(db, { username: canonicalUsername(login), email: canonicalEmail(login) });
   if (!(await verifyPassword(user?.password_hash, password)) || !user) throw new AppError('INVALID_CREDENTIALS');
   if (budgeted) await unhit(db, failures, window);
-  await deleteDeadSessions(db, user.id, config.sessionIdleMinutes);
-  const token = newToken();
-  const expiresAt = await insertSession(db, { tokenHash: tokenHash(token), userId: user.id, maxHours: config.sessionMaxHours });
-  return { user, token, expiresAt };
-}
-
-/** The user behind a presented token, with the token's hash, or 401 UNAUTHENTICATED. */
-export async function authenticate(
-  db: Kysely<DB>,
-  config: Config,
-  cache: CallerCache,
-  token: string | undefined,
-): Promise<{ user: User; sessionHash: string }> {
-  if (token === undefined || !isWellFormedToken(token)) throw new AppError('UNAUTHENTICATED');
-  const sessionHash = tokenHash(token);
-  const cached = cache.get(sessionHash);
-  if (cached) return { user: cached, sessionHash };
-  const readAt = Date.now();
-  const user = await findSessionUser(db, sessionHash, config.sessionIdleMinutes);
-  if (!user) throw new AppError('UNAUTHENTICATED');
-  cache.set(sessionHash, user, readAt);
-  return { user, sessionHash };
-}
-
-/**
- * Revokes the session; the token stops working at once here, and within the cache TTL elsewhere.
- * A caller vouched for by an API Gateway authorizer has no session here, so there is nothing to do.
- */
-export async function logOut(db: Kysely<DB>, cache: CallerCache, sessionHash: string | undefined): Promise<void> {
-  if (sessionHash === undefined) return;
-  cache.forget(sessionHash);
-  await deleteSession(db, sessionHash);
-}
-
-/**
- * Ends every session of the user except `keepSessionHash` (all of them when undefined), and
- * forgets the user's cached callers. `db` may be a transaction, so that the sessions end with the
- * change that ends them (a new password).
- */
-export async function endOtherSessions(
-  db: Kysely<DB>,
-  cache: CallerCache,
-  userId: string,
-  keepSessionHash: string | undefined,
-): Promise<void> {
-  await deleteOtherSessions(db, userId, keepSessionHash);
-  cache.forgetUser(userId);
+  return { user, ...(await openSession(db, config, user.id)) };
 }

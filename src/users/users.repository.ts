@@ -1,9 +1,6 @@
 import type { Kysely } from 'kysely';
 import { transaction } from '../db/transaction.ts';
-import type { DB, User } from '../db/schema.ts';
-
-/** A user's columns, named, never `*` (see columnList). */
-export const USER_COLUMNS = ['id', 'username', 'email', 'nickname', 'password_hash', 'created_at', 'updated_at'] as const;
+import { USER_COLUMNS, type DB, type User } from '../db/schema.ts';
 
 export interface NewUser {
   username: string;

@@ -6,8 +6,8 @@ import { errorResponses, IdParams, jsonResponse, successBody, PUBLIC, SESSION_SE
 import { createRouter } from '../http/router.ts';
 import { idempotency, IdempotencyKeyHeader } from '../idempotency/idempotency.middleware.ts';
 import { perClientAddress } from '../rate-limits/rate-limit.ts';
-import { requireAuth } from '../sessions/auth.middleware.ts';
-import { clearSessionCookie } from '../sessions/session-cookie.ts';
+import { requireAuth } from '../auth/auth.middleware.ts';
+import { clearSessionCookie } from '../auth/session-cookie.ts';
 import {
   AvailabilityQuery,
   AvailabilitySchema,

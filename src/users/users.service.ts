@@ -3,10 +3,10 @@ import { savepoint, transaction } from '../db/transaction.ts';
 import type { DB, User } from '../db/schema.ts';
 import { uniqueConflict } from '../db/unique-indexes.ts';
 import { AppError, validationError, type FieldIssue } from '../errors/app-error.ts';
-import type { Caller } from '../http/app-deps.ts';
-import type { CallerCache } from '../http/caller-cache.ts';
-import { endOtherSessions } from '../sessions/sessions.service.ts';
-import { emailFrom, nicknameFrom, usernameBase, withSuffix } from './gateway-identity.ts';
+import { endOtherSessions } from '../auth/auth.service.ts';
+import type { CallerCache } from '../auth/caller-cache.ts';
+import type { Caller, GatewayCaller } from '../auth/caller.ts';
+import { emailFrom, identityFromClaims, nicknameFrom, usernameBase, withSuffix } from './gateway-identity.ts';
 import { hashPassword, verifyPassword } from './password.ts';
 import { MAX_SUGGESTIONS, usernameCandidates } from './suggestions.ts';
 import {
@@ -81,6 +81,17 @@ export async function signUp(db: Kysely<DB>, input: SignupInput, passwordHash?: 
 
 /** Inserts before a first request of a gateway identity gives up; each taken username is retried with a fresh random suffix. */
 const PROVISION_ATTEMPTS = 6;
+
+/**
+ * Who trusted gateway claims name, for the auth middleware: the identity (issuer + subject) as the
+ * caller cache's key, and its user, provisioned on first sight.
+ */
+export const gatewayCaller: GatewayCaller = (claims) => {
+  const identity = identityFromClaims(claims);
+  if (identity === undefined) return undefined;
+  // Session keys are hex digests, so this key cannot collide with one.
+  return { key: JSON.stringify([identity.issuer, identity.subject]), user: (db) => gatewayUser(db, identity, claims) };
+};
 
 /**
  * The user a gateway identity is linked to, created from the claims when the identity is new.

@@ -1,26 +1,22 @@
 import type { MiddlewareHandler } from 'hono';
 import type { User } from '../db/schema.ts';
-import type { AppDeps, AppEnv } from '../http/app-deps.ts';
-import { identityFromClaims } from '../users/gateway-identity.ts';
-import { gatewayUser } from '../users/users.service.ts';
+import { authenticate } from './auth.service.ts';
+import type { AuthDeps, AuthEnv } from './caller.ts';
 import { checkSameOrigin } from './csrf.ts';
 import { presentedToken } from './session-cookie.ts';
-import { authenticate } from './sessions.service.ts';
 
 /**
  * The user trusted gateway claims name (the users feature creates them on first sight); undefined
  * when the claims name nobody. Answers from the caller cache like a session token.
  */
-async function vouchedUser({ db, callers }: AppDeps, claims: Record<string, unknown>): Promise<User | undefined> {
-  const identity = identityFromClaims(claims);
+async function vouchedUser({ db, callers, gatewayCaller }: AuthDeps, claims: Record<string, unknown>): Promise<User | undefined> {
+  const identity = gatewayCaller(claims);
   if (identity === undefined) return undefined;
-  // Session keys are hex digests, so this key cannot collide with one.
-  const key = JSON.stringify([identity.issuer, identity.subject]);
-  const cached = callers.get(key);
+  const cached = callers.get(identity.key);
   if (cached) return cached;
   const readAt = Date.now();
-  const user = await gatewayUser(db, identity, claims);
-  callers.set(key, user, readAt);
+  const user = await identity.user(db);
+  callers.set(identity.key, user, readAt);
   return user;
 }
 
@@ -31,7 +27,7 @@ async function vouchedUser({ db, callers }: AppDeps, claims: Record<string, unkn
  * request from a foreign origin is a 403 (Bearer requests are exempt: a browser never attaches
  * them on its own).
  */
-export function requireAuth(deps: AppDeps): MiddlewareHandler<AppEnv> {
+export function requireAuth(deps: AuthDeps): MiddlewareHandler<AuthEnv> {
   const { db, config, callers, requestOrigin, trustedIdentityClaims } = deps;
   return async (c, next) => {
     const claims = trustedIdentityClaims(c);

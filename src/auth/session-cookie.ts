@@ -1,12 +1,12 @@
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { Config } from '../config.ts';
-import type { AppEnv } from '../http/app-deps.ts';
+import type { AuthEnv } from './caller.ts';
 
 /** Base name of the session cookie; `__Host-sid` when it is Secure. */
 export const SESSION_COOKIE = 'sid';
 
-function secure(c: Context<AppEnv>, config: Config): boolean {
+function secure<E extends AuthEnv>(c: Context<E>, config: Config): boolean {
   if (config.cookieSecure === 'auto') return c.get('scheme') === 'https';
   return config.cookieSecure === 'true';
 }
@@ -16,7 +16,7 @@ function secure(c: Context<AppEnv>, config: Config): boolean {
  * cookie is named with the `__Host-` prefix, which browsers only accept from a secure origin,
  * for the exact host (no Domain), on Path=/: a sibling subdomain cannot plant or overwrite it.
  */
-export function setSessionCookie(c: Context<AppEnv>, config: Config, token: string): void {
+export function setSessionCookie<E extends AuthEnv>(c: Context<E>, config: Config, token: string): void {
   const maxAge = config.sessionMaxHours * 3600;
   if (secure(c, config)) {
     setCookie(c, SESSION_COOKIE, token, { prefix: 'host', path: '/', httpOnly: true, secure: true, sameSite: 'Lax', maxAge });
@@ -26,7 +26,7 @@ export function setSessionCookie(c: Context<AppEnv>, config: Config, token: stri
 }
 
 /** Tells the browser to drop the session cookie. */
-export function clearSessionCookie(c: Context<AppEnv>, config: Config): void {
+export function clearSessionCookie<E extends AuthEnv>(c: Context<E>, config: Config): void {
   if (secure(c, config)) deleteCookie(c, SESSION_COOKIE, { prefix: 'host', path: '/', httpOnly: true, secure: true, sameSite: 'Lax' });
   else deleteCookie(c, SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'Lax' });
 }

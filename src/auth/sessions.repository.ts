@@ -1,8 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { columnList } from '../db/columns.ts';
-import type { DB } from '../db/schema.ts';
-import type { User } from '../db/schema.ts';
-import { USER_COLUMNS } from '../users/users.repository.ts';
+import { USER_COLUMNS, type DB, type User } from '../db/schema.ts';
 
 const SESSION_USER = columnList(USER_COLUMNS, 'u');
 const LIVE_USER = columnList(USER_COLUMNS);

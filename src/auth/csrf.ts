@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { AppError } from '../errors/app-error.ts';
 import type { SpecificTextKey } from '../errors/messages.ts';
-import type { AppDeps } from '../http/app-deps.ts';
+import type { AuthDeps } from './caller.ts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -40,7 +40,7 @@ export function checkSameOrigin(c: Context, ownOrigin: string | undefined, text:
 }
 
 /** Login CSRF: a login posted from a foreign page would sign the victim into the attacker's account. */
-export function sameOriginLogin(requestOrigin: AppDeps['requestOrigin']): MiddlewareHandler {
+export function sameOriginLogin(requestOrigin: AuthDeps['requestOrigin']): MiddlewareHandler {
   return async (c, next) => {
     checkSameOrigin(c, requestOrigin(c), 'forbidden.crossOriginLogin');
     await next();
