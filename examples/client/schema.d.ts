@@ -147,7 +147,7 @@ export interface paths {
         put?: never;
         /**
          * Create a project
-         * @description A title already held by one of your live projects (compared trimmed and case-insensitively) is a 409 `DUPLICATE_RESOURCE` whose `conflict` points at that project. Accepts `Idempotency-Key`: a retry with the same key gets the first response back.
+         * @description A title already held by one of your live projects (compared by its key: see docs/spec.md) is a 409 `DUPLICATE_RESOURCE` whose `conflict` points at that project. Accepts `Idempotency-Key`: a retry with the same key gets the first response back.
          */
         post: operations["createProject"];
         delete?: never;
