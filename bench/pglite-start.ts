@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { rssMb } from './proc.ts';
 import { median } from './report.ts';
 
 // `npm start` on the embedded database: time from process start to listening and RSS once idle,
@@ -12,11 +13,6 @@ const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const PORT = 18_082;
 /** How long after listening the idle RSS is read. */
 const SETTLE_MS = 2_000;
-
-function rssMb(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : 0;
-}
 
 /** Starts the built server on `dir`, returns seconds to listening and the RSS at that moment and once idle, then stops it. */
 async function startOnce(dir: string): Promise<{ readySeconds: number; rssAtReadyMb: number; idleRssMb: number }> {

@@ -46,10 +46,85 @@ export interface BenchReport {
   rows: Row[];
 }
 
+/** What a row is judged against (docs/performance.md: the targets are issue 11's). */
+export interface RowGoals {
+  name: string;
+  /** The row that bounds this service scenario: its chart bar is the ratio to it. */
+  bound?: string;
+  /** Targets: at least this ratio × the named row's throughput. */
+  atLeast?: [to: string, ratio: number][];
+  p99AtMostMs?: number;
+}
+
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function ratio(a: Row, b: Row): Ratio {
+  const per = a.samples.map((s, i) => s.requestsPerSecond / b.samples[i]!.requestsPerSecond);
+  return { to: b.name, median: median(per), min: Math.min(...per), max: Math.max(...per) };
+}
+
+/** A row of the rounds' samples: medians, the throughput's spread; ratios and targets come from `judge`. */
+export function summarise(name: string, kind: Row['kind'], samples: Sample[]): Row {
+  const of = (pick: (s: Sample) => number | undefined) => {
+    const values = samples.map(pick).filter((v): v is number => v !== undefined);
+    return values.length ? median(values) : undefined;
+  };
+  const rps = samples.map((s) => s.requestsPerSecond);
+  const rss = samples.map((s) => s.rssMb).filter((v): v is number => v !== undefined);
+  return {
+    name,
+    kind,
+    samples,
+    median: {
+      requestsPerSecond: median(rps),
+      p50Ms: of((s) => s.p50Ms)!,
+      p99Ms: of((s) => s.p99Ms)!,
+      errors: Math.max(...samples.map((s) => s.errors)),
+      requests: of((s) => s.requests)!,
+      ...(rss.length && { rssMb: Math.max(...rss) }),
+      ...(of((s) => s.nodeCpuUs) !== undefined && { nodeCpuUs: of((s) => s.nodeCpuUs) }),
+      ...(of((s) => s.dbCpuUs) !== undefined && { dbCpuUs: of((s) => s.dbCpuUs) }),
+    },
+    spread: [Math.min(...rps), Math.max(...rps)],
+    ratios: [],
+    targets: [],
+  };
+}
+
+/**
+ * Fills in each row's ratios, chart and targets. A service row is compared with its bound, its
+ * targets' rows and every peer; a service or peer row also with `reference` (the database's
+ * limit). A comparison with a row this run lacks (BENCH_ONLY, or the peers on PGlite) is left out,
+ * and so is its target.
+ */
+export function judge(rows: Row[], goals: RowGoals[], reference: string): void {
+  const row = (name: string) => rows.find((r) => r.name === name);
+  const goalsOf = (name: string) => goals.find((g) => g.name === name);
+  const peers = rows.filter((r) => r.kind === 'peer').map((r) => r.name);
+  for (const r of rows) {
+    if (r.kind === 'baseline') continue;
+    const service = r.kind === 'service';
+    const g = goalsOf(r.name);
+    const names = [...(service ? [g?.bound, ...(g?.atLeast ?? []).map(([to]) => to), ...peers] : []), reference];
+    const against = [...new Set(names)]
+      .filter((n): n is string => n !== undefined)
+      .map(row)
+      .filter((o): o is Row => o !== undefined);
+    r.ratios = against.map((other) => ratio(r, other));
+    if (service) r.chart = r.ratios.find((q) => q.to === g?.bound);
+    for (const [to, min] of g?.atLeast ?? []) {
+      const q = r.ratios.find((x) => x.to === to);
+      if (q) r.targets.push({ text: `≥ ${min.toFixed(2)} × ${to}`, met: q.median >= min });
+    }
+    if (g?.p99AtMostMs !== undefined) r.targets.push({ text: `p99 ≤ ${g.p99AtMostMs} ms`, met: r.median.p99Ms <= g.p99AtMostMs });
+    if (service) {
+      r.targets.push({ text: '0 errors', met: r.median.errors === 0 }, { text: 'RSS ≤ 200 MB', met: (r.median.rssMb ?? 0) <= 200 });
+    }
+  }
 }
 
 const fixed = (n: number | undefined, digits = 0) => (n === undefined ? '–' : n.toFixed(digits));

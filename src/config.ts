@@ -78,6 +78,19 @@ export class ConfigError extends Error {
 export type ConfigVariable = keyof z.input<typeof ConfigSchema>;
 
 /**
+ * Every rate limit off (0), for the tests and the bench, which sign up and log in far more often
+ * than a person would. Here, next to the variables, so that a limit added to the schema is added
+ * here too (test/config.test.ts checks) and a renamed one fails the type check; and it is the one
+ * module that tests, bench and the server all may import.
+ */
+export const LIMITS_OFF = {
+  RATE_LIMIT_AVAILABILITY_PER_MINUTE: '0',
+  RATE_LIMIT_SIGNUP_PER_MINUTE: '0',
+  RATE_LIMIT_LOGIN_PER_MINUTE: '0',
+  RATE_LIMIT_LOGIN_FAILURES: '0',
+} as const satisfies Partial<Record<ConfigVariable, string>>;
+
+/**
  * Parses the environment once. Empty values count as unset; `defaults` stand in for unset ones
  * (the Lambda entry's smaller pool). Throws ConfigError naming the first invalid variable.
  */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { ConfigError, LIMITS_OFF, loadConfig } from '../src/config.ts';
 
 describe('loadConfig', () => {
   it('has the defaults of docs/spec.md §2', () => {
@@ -48,6 +48,14 @@ describe('loadConfig', () => {
       trustGatewayAuth: true,
       logLevel: 'info',
     });
+  });
+
+  it('with LIMITS_OFF has every rate limit off and every other setting at its default', () => {
+    const defaults = loadConfig({});
+    // Every count a client can exhaust; the failure window is a duration, not a limit.
+    const limits = Object.keys(defaults).filter((k) => k.startsWith('rateLimit') && !k.endsWith('WindowMinutes'));
+    expect(limits.map((k) => defaults[k as keyof typeof defaults])).not.toContain(0);
+    expect(loadConfig(LIMITS_OFF)).toEqual({ ...defaults, ...Object.fromEntries(limits.map((k) => [k, 0])) });
   });
 
   it.each([

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { LIMITS_OFF } from '../../src/config.ts';
 import { freePort } from '../support/free-port.ts';
 import { onPostgres, openTestDatabase } from '../support/harness.ts';
 
@@ -66,10 +67,7 @@ export async function startPageServer(env: Record<string, string> = {}): Promise
       PORT: String(port),
       DATABASE_URL: databaseUrl,
       LOG_LEVEL: 'warn',
-      RATE_LIMIT_AVAILABILITY_PER_MINUTE: '0',
-      RATE_LIMIT_SIGNUP_PER_MINUTE: '0',
-      RATE_LIMIT_LOGIN_PER_MINUTE: '0',
-      RATE_LIMIT_LOGIN_FAILURES: '0',
+      ...LIMITS_OFF,
       ...env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Kysely } from 'kysely';
 import { inject } from 'vitest';
 import { createApp, type App, type CreateAppOptions } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
+import { LIMITS_OFF, loadConfig } from '../../src/config.ts';
 import { createDb, type CreateDbOptions, type Database } from '../../src/db/database.ts';
 import type { DB } from '../../src/db/schema.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -166,15 +166,8 @@ export function testAppOn(
   env: Record<string, string> = {},
   appOptions: Partial<CreateAppOptions> = {},
 ): TestApp {
-  // Most tests sign up and log in far more often than a person would: limits are off unless a
-  // test sets them.
-  const unlimited = {
-    RATE_LIMIT_AVAILABILITY_PER_MINUTE: '0',
-    RATE_LIMIT_SIGNUP_PER_MINUTE: '0',
-    RATE_LIMIT_LOGIN_PER_MINUTE: '0',
-    RATE_LIMIT_LOGIN_FAILURES: '0',
-  };
-  const config = loadConfig({ ...unlimited, ...env, DATABASE_URL: env.DATABASE_URL ?? 'pglite://memory' });
+  // Limits are off unless a test sets them.
+  const config = loadConfig({ ...LIMITS_OFF, ...env, DATABASE_URL: env.DATABASE_URL ?? 'pglite://memory' });
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger('info', { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
   const socketAddress = (c: { req: { header(name: string): string | undefined } }) => c.req.header(TEST_CLIENT_IP_HEADER);

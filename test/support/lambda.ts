@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
+import { LIMITS_OFF } from '../../src/config.ts';
 import { LambdaContainer } from './lambda-container.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -121,11 +122,5 @@ export function lambdaEvent(name: string, change: EventChange): any {
  * unless a test sets them.
  */
 export function startContainer(env: Record<string, string>): Promise<LambdaContainer> {
-  return LambdaContainer.start(inject('lambdaArtifact'), {
-    RATE_LIMIT_AVAILABILITY_PER_MINUTE: '0',
-    RATE_LIMIT_SIGNUP_PER_MINUTE: '0',
-    RATE_LIMIT_LOGIN_PER_MINUTE: '0',
-    RATE_LIMIT_LOGIN_FAILURES: '0',
-    ...env,
-  });
+  return LambdaContainer.start(inject('lambdaArtifact'), { ...LIMITS_OFF, ...env });
 }
