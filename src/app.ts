@@ -9,6 +9,7 @@ import { toAppError } from './http/to-app-error.ts';
 import { healthRoutes } from './health/health.routes.ts';
 import { createLogger } from './logger.ts';
 import { docsRoutes } from './http/docs.ts';
+import { hasDotSegment } from './http/dot-segments.ts';
 import type { AppDeps, AppEnv } from './http/app-deps.ts';
 import { allowedMethods } from './http/method-not-allowed.ts';
 import { ClientAbort, readWebBody, type BodyReader } from './http/body-reader.ts';
@@ -41,6 +42,12 @@ export interface CreateAppOptions {
    * with it. For what only the entry point can judge about a request.
    */
   beforeRoutes?: (c: Context) => Promise<void> | void;
+  /**
+   * The request's path (a query may follow) as the client sent it, before the URL parser resolved
+   * its dot-segments; one that has any is an unknown route (404), on every entry alike. Undefined
+   * when only the parsed URL is known, which has none left to see.
+   */
+  requestPath?: (c: Context) => string | undefined;
   /** The scheme of the connection the request came on; by default the request URL's. */
   connectionScheme?: (c: Context) => Scheme;
   /** Reads a request body within a limit; defaults to reading the web Request's stream. */
@@ -100,6 +107,7 @@ export function createApp({
   socketAddress = () => undefined,
   trustedIdentityClaims,
   beforeRoutes,
+  requestPath = () => undefined,
   readBody = readWebBody,
   webAssets = new Map(),
   connectionScheme = urlScheme,
@@ -123,6 +131,10 @@ export function createApp({
     await next();
   });
   app.use(securityHeaders());
+  app.use(async (c, next) => {
+    if (hasDotSegment(requestPath(c) ?? '')) throw new AppError('NOT_FOUND_RESOURCE');
+    await next();
+  });
   if (beforeRoutes) {
     app.use(async (c, next) => {
       await beforeRoutes(c);

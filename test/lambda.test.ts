@@ -10,6 +10,7 @@ import { migrate } from '../src/db/migrations.ts';
 import type { DB } from '../src/db/schema.ts';
 import { onPostgres, openTestDatabase, uniqueName, type TestDatabase } from './support/harness.ts';
 import { type LambdaContainer, type LambdaResponse } from './support/lambda-container.ts';
+import { DOT_SEGMENT_PATHS } from './support/dot-segments.ts';
 import { fixture, lambdaEvent, startContainer, templateFunction, type EventChange } from './support/lambda.ts';
 import { runStatement } from './support/pg-client.ts';
 import { databaseUrl } from './support/postgres-url.ts';
@@ -321,6 +322,49 @@ describe('ALB', () => {
     const token = (await logIn(plain, ALB_BASE64, body.username)).body.data.token as string;
     const me = await send(plain, ALB_BASE64, { method: 'GET', path: '/api/users/me', headers: { authorization: `Bearer ${token}` } });
     expect(me.body.data.id).toBe(created.body.data.id);
+  });
+});
+
+describe('dot-segments in the event path', () => {
+  const KINDS = [
+    ['REST (1.0)', REST_NO_AUTH],
+    ['HTTP API (2.0)', HTTP_JSON],
+    ['ALB', ALB_SINGLE],
+  ] as const;
+  const CASES = KINDS.flatMap(([kind, name]) => DOT_SEGMENT_PATHS.map((path) => [kind, path, name] as const));
+
+  let token: string;
+  beforeAll(async () => {
+    const body = signupBody();
+    expect((await send(plain, REST_NO_AUTH, { method: 'POST', path: '/api/users', json: body })).status).toBe(201);
+    token = (await logIn(plain, REST_NO_AUTH, body.username)).body.data.token as string;
+  });
+  const headers = () => ({ authorization: `Bearer ${token}`, 'accept-language': 'en' });
+
+  it('covers 12 shapes in each of the 3 event kinds', () => {
+    expect(CASES).toHaveLength(36);
+  });
+
+  it.each(CASES)('%s: %s is a 404 NOT_FOUND_RESOURCE, never a resolved route', async (_kind, path, name) => {
+    const res = await send(plain, name, { method: 'GET', path, headers: headers() });
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({
+      status: 'Failed',
+      code: 'NOT_FOUND_RESOURCE',
+      message: '[Not Found] The requested resource was not found.',
+    });
+    expect(res.body.field).toBeUndefined();
+    expect(res.body.data).toBeUndefined();
+  });
+
+  it.each(KINDS)('%s: the same routes without dot-segments answer, and dots in the query are not a path', async (_kind, name) => {
+    const me = await send(plain, name, { method: 'GET', path: '/api/users/me', headers: headers() });
+    expect(me.status).toBe(200);
+    const projects = await send(plain, name, { method: 'GET', path: '/api/projects', headers: headers() });
+    expect(projects.status).toBe(200);
+    const query = await send(plain, name, { method: 'GET', path: '/api/users/availability?username=..', headers: headers() });
+    expect(query.status).toBe(400);
+    expect(query.body).toMatchObject({ code: 'VALIDATION_FAILED', field: 'username' });
   });
 });
 

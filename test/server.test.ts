@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request, type Server } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,15 +14,27 @@ import { onPostgres, startTestApp } from './support/harness.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** Runs the server until it exits (start-up failures do), with `env` over the test's own. */
-function startServer(env: Record<string, string>, options: { uid?: number; gid?: number } = {}) {
-  return spawnSync(process.execPath, ['--import', 'tsx', 'src/entry/server.ts'], {
+/**
+ * Runs the server until it exits (start-up failures do), with `env` over the test's own; through
+ * `launcher` (a program and its arguments) if one is given.
+ */
+function startServer(env: Record<string, string>, launcher: string[] = []) {
+  const server = [process.execPath, '--import', 'tsx', 'src/entry/server.ts'];
+  const [command, ...args] = launcher.length > 0 ? [...launcher, ...server] : server;
+  return spawnSync(command!, args, {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'silent', ...env },
     encoding: 'utf8',
     timeout: 100_000,
-    ...options,
   });
+}
+
+const CAP_NET_BIND_SERVICE = 10;
+
+/** Whether this process holds the Linux capability numbered `bit` in its effective set. */
+function hasCapability(bit: number): boolean {
+  const effective = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
+  return ((BigInt(`0x${effective}`) >> BigInt(bit)) & 1n) === 1n;
 }
 
 /** A port that nothing listens on once this returns. */
@@ -62,15 +74,22 @@ describe('npm start', { timeout: 120_000 }, () => {
     }
   });
 
-  // Ports below ip_unprivileged_port_start need privileges: root has them, so the test drops to
-  // nobody; a machine that lets anyone bind port 1 cannot show the failure.
+  // Ports below ip_unprivileged_port_start need CAP_NET_BIND_SERVICE. A process that has it (root)
+  // runs the server without it, and stays root: a user switch would need that user to be able to
+  // read the checkout, which a clone under a private (0700) folder does not allow. A machine that
+  // lets anyone bind port 1 cannot show the failure.
   const unprivilegedFrom = Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8'));
-  it.skipIf(!(unprivilegedFrom > 1))('a port that needs privileges stops start-up with one line naming PORT', () => {
-    const nobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-    const run = startServer({ PORT: '1', DATABASE_URL: 'pglite://memory', HOME: tmpdir() }, nobody);
-    expect(run.status).toBe(1);
-    expect(run.stderr).toBe('Cannot listen: PORT 1 needs privileges this process does not have\n');
-  });
+  const canBindLowPorts = hasCapability(CAP_NET_BIND_SERVICE);
+  const setpriv = '/usr/bin/setpriv';
+  it.skipIf(!(unprivilegedFrom > 1) || (canBindLowPorts && !existsSync(setpriv)))(
+    'a port that needs privileges stops start-up with one line naming PORT',
+    () => {
+      const withoutBind = canBindLowPorts ? [setpriv, '--inh-caps=-net_bind_service', '--bounding-set=-net_bind_service'] : [];
+      const run = startServer({ PORT: '1', DATABASE_URL: 'pglite://memory' }, withoutBind);
+      expect(run.status).toBe(1);
+      expect(run.stderr).toBe('Cannot listen: PORT 1 needs privileges this process does not have\n');
+    },
+  );
 
   it('a database that refuses connections stops start-up with one line naming DATABASE_URL', async () => {
     const port = await closedPort();

@@ -20,19 +20,24 @@ interface RunningServer {
   proc: ChildProcess;
   port: number;
   lines: string[];
+  stderr: string[];
   exited: Promise<{ code: number | null; at: number }>;
 }
 
-/** Starts `src/entry/server.ts` as its own process and waits until it listens. */
-async function startServer(databaseUrl: string): Promise<RunningServer> {
+const FROM_SOURCE = ['--import', 'tsx', 'src/entry/server.ts'];
+
+/** Starts `src/entry/server.ts` (or `entry`) as its own process and waits until it listens. */
+async function startServer(databaseUrl: string, entry = FROM_SOURCE): Promise<RunningServer> {
   const port = await freePort();
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/entry/server.ts'], {
+  const proc = spawn(process.execPath, entry, {
     cwd: root,
     env: { ...process.env, PORT: String(port), DATABASE_URL: databaseUrl, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(proc);
   const lines: string[] = [];
+  const stderr: string[] = [];
+  proc.stderr.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
   const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
     proc.on('exit', (code) => resolve({ code, at: Date.now() })),
   );
@@ -43,7 +48,7 @@ async function startServer(databaseUrl: string): Promise<RunningServer> {
     });
     void exited.then(() => reject(new Error(`server exited early: ${lines.join('\n')}`)));
   });
-  return { proc, port, lines, exited };
+  return { proc, port, lines, stderr, exited };
 }
 
 interface Sent {
@@ -118,6 +123,34 @@ describe('SIGTERM', () => {
       await database?.close();
     }
   });
+});
+
+describe('SIGTERM after the reader of the log went away', () => {
+  // Idle, the last lines are still unwritten when the server exits; busy, they fail while it drains.
+  it.each([0, 4])(
+    'the built server drains %i in-flight signups and exits 0; log lines are dropped, said once on stderr',
+    async (count) => {
+      // dist/ is what `npm start` runs; the test run's global setup built it.
+      const server = await startServer('pglite://memory', ['dist/server.mjs']);
+      // A log shipper that crashed: nothing reads the server's stdout any more.
+      server.proc.stdout!.destroy();
+      const sent = Array.from({ length: count }, () => sendSignup(server.port, uniqueName('nolog')));
+      await Promise.all(sent.map((s) => s.received));
+      const signalled = Date.now();
+      server.proc.kill('SIGTERM');
+      for (const s of sent) s.sendBody();
+      const responses = await Promise.all(sent.map((s) => s.response));
+      expect(responses.map((r) => r.status)).toEqual(Array(count).fill(201));
+      const { code, at } = await Promise.race([
+        server.exited,
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('still running 20 s after SIGTERM')), 20_000)),
+      ]);
+      expect(code).toBe(0);
+      expect(at - signalled).toBeLessThan(10_000);
+      expect(server.stderr.join('')).toBe('The log output failed (EPIPE): log lines are dropped from now on\n');
+    },
+    60_000,
+  );
 });
 
 describe.skipIf(!onPostgres())('SIGTERM with a request held in the database', () => {

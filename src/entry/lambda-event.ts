@@ -3,12 +3,14 @@ import type { LambdaEvent } from 'hono/aws-lambda';
 /** The parts of an API Gateway (REST 1.0, HTTP 2.0) or ALB event this module reads. */
 interface EventParts {
   rawPath?: string;
+  path?: string;
   body?: string | null;
   isBase64Encoded?: boolean;
   headers?: Record<string, string | undefined> | null;
   multiValueHeaders?: Record<string, string[] | undefined> | null;
   requestContext?: {
     elb?: unknown;
+    http?: unknown;
     stage?: string;
     authorizer?: { claims?: unknown; jwt?: { claims?: unknown } | null } | null;
   };
@@ -27,6 +29,17 @@ export function connectionScheme(event: LambdaEvent): 'http' | 'https' {
   if (requestContext?.elb === undefined) return 'https';
   const proto = headers?.['x-forwarded-proto'] ?? multiValueHeaders?.['x-forwarded-proto']?.at(-1);
   return proto?.toLowerCase() === 'http' ? 'http' : 'https';
+}
+
+/**
+ * The path Hono's adapter builds the request URL from, before that URL resolves its dot-segments:
+ * an HTTP API (2.0) event's `rawPath`, a REST (1.0) or ALB event's `path`. The adapter tells them
+ * apart the same way.
+ */
+export function requestPath(event: LambdaEvent): string | undefined {
+  const { rawPath, path, requestContext } = event as EventParts;
+  const isHttpApi = requestContext?.elb === undefined && rawPath !== undefined && requestContext?.http !== undefined;
+  return isHttpApi ? rawPath : path;
 }
 
 /** True when the event says its body is base64 but the body is not. */

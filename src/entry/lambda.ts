@@ -14,6 +14,7 @@ import {
   authorizerClaims,
   hasUndecodableBody,
   isScheduledEvent,
+  requestPath,
   withoutStagePrefix,
   type ScheduledEvent,
   connectionScheme,
@@ -84,6 +85,7 @@ const app = createApp({
   webAssets: loadWebAssets(fileURLToPath(new URL('web', import.meta.url))),
   socketAddress: (c) => getConnInfo(c).remote.address,
   connectionScheme: (c) => connectionScheme(eventOf(c)),
+  requestPath: (c) => requestPath(eventOf(c)),
   trustedIdentityClaims: (c) => authorizerClaims(eventOf(c)),
   // An event whose body could not be decoded, and a schema that is not current, are answered
   // before any route.

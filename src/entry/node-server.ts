@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type RequestListener, type ServerOptions } from 'node:http';
 import { serve, type ServerType } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Context } from 'hono';
 import type { App, CreateAppOptions } from '../app.ts';
 import { readNodeBody, readWebBody } from '../http/body-reader.ts';
 
@@ -22,17 +23,26 @@ export interface NodeServerOptions {
   keepAliveTimeout: number;
 }
 
-/** What the app needs from the Node runtime: the peer's address and the request body, read off the socket. */
+/** The Node request behind a context; none when the app is driven through app.request. */
+function incomingOf(c: Context): IncomingMessage | undefined {
+  return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+}
+
+/**
+ * What the app needs from the Node runtime: the peer's address, the request target as it came off
+ * the socket (in origin-form, see routableTarget), and the request body, read off the socket.
+ */
 export const NODE_APP_BINDINGS = {
   socketAddress: (c) => getConnInfo(c).remote.address,
+  requestPath: (c) => incomingOf(c)?.url,
   // The IncomingMessage itself: reading through `c.req.raw` would make the adapter build a full web
   // Request (a ReadableStream and an AbortSignal) for every request with a body. Without one (the
   // app driven through app.request) the web Request is all there is.
   readBody: (c, limitBytes) => {
-    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    const incoming = incomingOf(c);
     return incoming ? readNodeBody(incoming, limitBytes) : readWebBody(c, limitBytes);
   },
-} satisfies Pick<CreateAppOptions, 'socketAddress' | 'readBody'>;
+} satisfies Pick<CreateAppOptions, 'socketAddress' | 'requestPath' | 'readBody'>;
 
 /**
  * How often Node checks the header and request timeouts (its default, 30 s, would let a slow client
@@ -42,29 +52,20 @@ function checkingInterval(timeouts: NodeServerOptions): number {
   return Math.max(Math.min(1_000, timeouts.headersTimeout / 4), 50);
 }
 
-// A `.` or `..` path segment, literal or percent-encoded, which the URL parser would resolve.
-const DOT_SEGMENT = /(?<=^|\/)(?:\.|%2e){1,2}(?=\/|$)/gi;
+// The scheme and authority of an absolute-form target (`POST https://host/path`), cut off as text:
+// a URL parser would also resolve the path's dot-segments, which the app must still see.
+const ABSOLUTE_FORM_PREFIX = /^https?:\/\/[^/?#\\]*/i;
 
 /**
- * The request target as the app may route it. An absolute-form target (`POST https://host/path`)
- * names a scheme the connection may not have, and the app reads the scheme from the URL: it is
- * reduced to origin-form, so the scheme comes from the socket (or a trusted proxy's
- * X-Forwarded-Proto). Dot-segments are escaped, so `/api/projects/%2e%2e/users/me` is an unknown
- * route (404) instead of being resolved into `/api/users/me`.
+ * The request target as the app may route it. An absolute-form target names a scheme the
+ * connection may not have, and the app reads the scheme from the URL: it is reduced to
+ * origin-form, so the scheme comes from the socket (or a trusted proxy's X-Forwarded-Proto).
  */
 function routableTarget(target: string): string {
-  let path = target;
-  if (!target.startsWith('/') && /^https?:\/\//i.test(target)) {
-    try {
-      const url = new URL(target);
-      path = `${url.pathname}${url.search}`;
-    } catch {
-      path = '/';
-    }
-  }
-  const query = path.indexOf('?');
-  const [pathname, search] = query < 0 ? [path, ''] : [path.slice(0, query), path.slice(query)];
-  return pathname.replace(DOT_SEGMENT, (segment) => segment.replace(/\.|%2e/gi, '%252e')) + search;
+  const prefix = target.startsWith('/') ? undefined : ABSOLUTE_FORM_PREFIX.exec(target)?.[0];
+  if (prefix === undefined) return target;
+  const path = target.slice(prefix.length);
+  return path.startsWith('/') ? path : `/${path}`;
 }
 
 function originForm(listener: RequestListener): RequestListener {

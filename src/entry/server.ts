@@ -4,7 +4,7 @@ import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { openConfiguredDb } from '../db/database.ts';
 import { migrate } from '../db/migrations.ts';
 import { loadWebAssets } from '../http/web-page.ts';
-import { createLogger } from '../logger.ts';
+import { createLogger, StdoutLog } from '../logger.ts';
 import { runMaintenance } from '../maintenance.ts';
 import { NODE_APP_BINDINGS, startNodeServer } from './node-server.ts';
 import { startupFailure } from './startup-failure.ts';
@@ -29,7 +29,8 @@ function configOrExit(): Config {
 }
 
 const config = configOrExit();
-const logger = createLogger(config.logLevel);
+const logOutput = new StdoutLog();
+const logger = createLogger(config.logLevel, logOutput);
 const database = await openConfiguredDb(config, logger).catch((err: unknown) => exitWith(startupFailure('database', err, config)));
 await migrate(database.db).catch((err: unknown) => exitWith(startupFailure('migrate', err, config)));
 // dist/server.mjs finds the page the same build wrote next to it.
@@ -61,6 +62,14 @@ const maintenanceTimer = setInterval(maintain, MAINTENANCE_INTERVAL_MS).unref();
  */
 const SAME_STOP_REQUEST_MS = 1_000;
 
+/** How long an exit waits for its last log lines to reach a reader that is slow (not gone). */
+const LOG_SETTLE_LIMIT_MS = 500;
+
+/** Exits once the log lines so far are written, or dropped because their reader went away. */
+function exit(code: number): void {
+  void logOutput.settled(LOG_SETTLE_LIMIT_MS).then(() => process.exit(code));
+}
+
 let stoppingSince: number | undefined;
 
 /**
@@ -75,14 +84,15 @@ function shutdown(signal: string): void {
       return;
     }
     logger.warn({ signal }, 'second signal: exiting without draining');
-    process.exit(1);
+    exit(1);
+    return;
   }
   stoppingSince = Date.now();
   logger.info({ signal }, 'shutting down: draining in-flight requests');
   clearInterval(maintenanceTimer);
   setTimeout(() => {
     logger.error({ limitMs: DRAIN_LIMIT_MS }, 'in-flight requests did not finish in time');
-    process.exit(1);
+    exit(1);
   }, DRAIN_LIMIT_MS).unref();
   // Keep-alive sockets that finish their last response while we drain would otherwise hold the
   // server open until their idle timeout.
@@ -97,11 +107,11 @@ function shutdown(signal: string): void {
     database.close().then(
       () => {
         logger.info('stopped');
-        process.exit(0);
+        exit(0);
       },
       (err: unknown) => {
         logger.error({ err }, 'closing the database failed');
-        process.exit(1);
+        exit(1);
       },
     );
   });
