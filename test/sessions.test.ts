@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
-import { startTestApp, type TestApp } from './support/harness.ts';
+import { startTestApp, testAppOn, type TestApp } from './support/harness.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -117,6 +117,59 @@ describe('authentication', () => {
     const { token } = await t.newUser();
     await backdate(token, 'expires_at', '1 second');
     expect((await t.request('GET', '/api/users/me', { token })).status).toBe(401);
+  });
+});
+
+/** Moves time forward for a session: its last recorded activity is `seconds` further in the past. */
+async function age(token: string, seconds: number): Promise<void> {
+  await t.db
+    .updateTable('sessions')
+    .set({ last_seen_at: sql<Date>`last_seen_at - make_interval(secs => ${seconds})` })
+    .where('token_hash', '=', sha256(token))
+    .execute();
+}
+
+/** How long ago, in seconds, the session's activity was last recorded. */
+async function lastSeenSecondsAgo(token: string): Promise<number> {
+  const row = await t.db
+    .selectFrom('sessions')
+    .select(sql<number>`extract(epoch from now() - last_seen_at)::float8`.as('ago'))
+    .where('token_hash', '=', sha256(token))
+    .executeTakeFirstOrThrow();
+  return row.ago;
+}
+
+/** The session's user as a fresh instance with `idleMinutes` sees it: one database read, no cache. */
+async function seenBy(idleMinutes: number, token: string): Promise<number> {
+  const fresh = testAppOn(t.testDb, t.db, { SESSION_IDLE_MINUTES: String(idleMinutes) });
+  return (await fresh.request('GET', '/api/users/me', { token })).status;
+}
+
+describe('the idle timeout under use', () => {
+  it('SESSION_IDLE_MINUTES=1: a session used every 20 s stays alive for two minutes, then ends a minute after its last use', async () => {
+    const { token } = await t.newUser();
+    for (let step = 1; step <= 6; step++) {
+      await age(token, 20);
+      expect(await seenBy(1, token)).toBe(200);
+    }
+    await age(token, 61);
+    expect(await seenBy(1, token)).toBe(401);
+  });
+
+  // Activity is written once the recorded one is a quarter of the idle limit old, at most a minute.
+  it.each([
+    [1, 15],
+    [2, 30],
+    [4, 60],
+    [30, 60],
+  ])('SESSION_IDLE_MINUTES=%i: activity is written once the recorded one is %i s old, not before', async (idleMinutes, writeAfter) => {
+    const { token } = await t.newUser();
+    await age(token, writeAfter - 5);
+    expect(await seenBy(idleMinutes, token)).toBe(200);
+    expect(await lastSeenSecondsAgo(token)).toBeGreaterThanOrEqual(writeAfter - 5);
+    await age(token, 10);
+    expect(await seenBy(idleMinutes, token)).toBe(200);
+    expect(await lastSeenSecondsAgo(token)).toBeLessThan(5);
   });
 });
 

@@ -33,20 +33,25 @@ export async function deleteDeadSessions(db: Kysely<DB>, userId: string, idleMin
 }
 
 /**
- * The user of a live session, in one round trip. Activity is recorded at most once a minute
- * (so the idle timeout has one-minute granularity) to keep reads from writing on every request.
+ * The user of a live session, in one round trip. The read records activity only when the recorded
+ * one is older than `writeAfterSeconds`, to keep reads from writing on every request; the same
+ * statement, at the same `now()`, decides whether the session is idle.
  */
-export async function findSessionUser(db: Kysely<DB>, tokenHash: string, idleMinutes: number): Promise<User | undefined> {
+export async function findSessionUser(
+  db: Kysely<DB>,
+  tokenHash: string,
+  timing: { idleMinutes: number; writeAfterSeconds: number },
+): Promise<User | undefined> {
   const { rows } = await sql<User>`
     with live as (
       select ${SESSION_USER} from sessions s join users u on u.id = s.user_id
       where s.token_hash = ${tokenHash}
         and s.expires_at > now()
-        and s.last_seen_at > now() - make_interval(mins => ${idleMinutes})
+        and s.last_seen_at > now() - make_interval(mins => ${timing.idleMinutes})
     ), touched as (
       update sessions set last_seen_at = now()
       where token_hash = ${tokenHash}
-        and last_seen_at < now() - interval '1 minute'
+        and last_seen_at < now() - make_interval(secs => ${timing.writeAfterSeconds})
         and exists (select 1 from live)
     )
     select ${LIVE_USER} from live`.execute(db);

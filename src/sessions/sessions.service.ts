@@ -44,6 +44,18 @@ export async function logIn(db: Kysely<DB>, config: Config, login: string, passw
   return { user, token, expiresAt };
 }
 
+/**
+ * How old a session's recorded activity may grow before a read records it again: a quarter of
+ * the idle limit, at most a minute. A session in use is read from the database at least once per
+ * caller-cache lifetime (1 s), so its recorded activity is never older than this plus that second,
+ * well inside the idle limit at every allowed setting (15 s + 1 s against 60 s at the smallest);
+ * and an unused session ends between `idleMinutes` and this much (plus that second) sooner after
+ * its last use.
+ */
+function activityWriteSeconds(idleMinutes: number): number {
+  return Math.min(60, idleMinutes * 15);
+}
+
 /** The user behind a presented token, with the token's hash, or 401 UNAUTHENTICATED. */
 export async function authenticate(
   db: Kysely<DB>,
@@ -56,7 +68,10 @@ export async function authenticate(
   const cached = cache.get(sessionHash);
   if (cached) return { user: cached, sessionHash };
   const readAt = Date.now();
-  const user = await findSessionUser(db, sessionHash, config.sessionIdleMinutes);
+  const user = await findSessionUser(db, sessionHash, {
+    idleMinutes: config.sessionIdleMinutes,
+    writeAfterSeconds: activityWriteSeconds(config.sessionIdleMinutes),
+  });
   if (!user) throw new AppError('UNAUTHENTICATED');
   cache.set(sessionHash, user, readAt);
   return { user, sessionHash };
