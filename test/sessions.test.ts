@@ -173,6 +173,55 @@ describe('the idle timeout under use', () => {
   });
 });
 
+describe('live sessions per account (at most 20)', () => {
+  it('the 21st login ends the oldest session, at once on the instance that believed it', async () => {
+    const { user, password, token: oldest } = await t.newUser();
+    expect((await t.request('GET', '/api/users/me', { token: oldest })).status).toBe(200);
+    const newer: string[] = [];
+    for (let i = 0; i < 20; i++) newer.push(await t.logIn(user.username, password));
+    const res = await t.request('GET', '/api/users/me', { token: oldest });
+    expect(res.status).toBe(401);
+    expect(res.body).toMatchObject({ code: 'UNAUTHENTICATED', message: '[Unauthorized] 로그인이 필요합니다.' });
+    for (const token of newer) expect((await t.request('GET', '/api/users/me', { token })).status).toBe(200);
+    const rows = await t.db.selectFrom('sessions').select('token_hash').where('user_id', '=', user.id).execute();
+    expect(rows.map((r) => r.token_hash).sort()).toEqual(newer.map(sha256).sort());
+  });
+
+  it('30 concurrent logins of one account leave the 20 newest alive, and the 10 ended tokens are 401', async () => {
+    const { user, password } = await t.signUp();
+    // Every session the app deletes is written down, with its login time, so the test can compare.
+    await sql`create table ended_sessions (token_hash text, created_at timestamptz(3))`.execute(t.db);
+    await sql`
+      create function record_ended_session() returns trigger language plpgsql as $$
+      begin insert into ended_sessions values (old.token_hash, old.created_at); return old; end $$`.execute(t.db);
+    await sql`create trigger record_ended_session after delete on sessions for each row execute function record_ended_session()`.execute(
+      t.db,
+    );
+    try {
+      const tokens = await Promise.all(Array.from({ length: 30 }, () => t.logIn(user.username, password)));
+      const alive = await t.db.selectFrom('sessions').select(['token_hash', 'created_at']).where('user_id', '=', user.id).execute();
+      const { rows: ended } = await sql<{
+        token_hash: string;
+        created_at: Date;
+      }>`select token_hash, created_at from ended_sessions`.execute(t.db);
+      expect(alive).toHaveLength(20);
+      expect(ended).toHaveLength(10);
+      expect([...alive, ...ended].map((r) => r.token_hash).sort()).toEqual(tokens.map(sha256).sort());
+      const newestEnded = Math.max(...ended.map((r) => r.created_at.getTime()));
+      const oldestAlive = Math.min(...alive.map((r) => r.created_at.getTime()));
+      expect(newestEnded).toBeLessThan(oldestAlive);
+      const endedHashes = new Set(ended.map((r) => r.token_hash));
+      for (const token of tokens) {
+        expect((await t.request('GET', '/api/users/me', { token })).status).toBe(endedHashes.has(sha256(token)) ? 401 : 200);
+      }
+    } finally {
+      await sql`drop trigger record_ended_session on sessions`.execute(t.db);
+      await sql`drop function record_ended_session()`.execute(t.db);
+      await sql`drop table ended_sessions`.execute(t.db);
+    }
+  });
+});
+
 describe('DELETE /api/sessions/current', () => {
   it('revokes the session and clears the cookie', async () => {
     const { token } = await t.newUser();

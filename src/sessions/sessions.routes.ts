@@ -71,7 +71,7 @@ export function sessionsRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const { login, password } = c.req.valid('json');
-      const session = await logIn(db, config, login, password);
+      const session = await logIn(db, config, deps.callers, login, password);
       setSessionCookie(c, config, session.token);
       return c.json(successBody({ user: userView(session.user), token: session.token, expiresAt: session.expiresAt.toISOString() }), 201, {
         Location: '/api/sessions/current',

@@ -7,9 +7,15 @@ import { rateLimited } from '../rate-limits/rate-limit.ts';
 import { hit, unhit } from '../rate-limits/rate-limits.repository.ts';
 import { verifyPassword } from '../users/password.ts';
 import { findUserByLogin } from '../users/users.repository.ts';
-import { deleteDeadSessions, deleteOtherSessions, deleteSession, findSessionUser, insertSession } from './sessions.repository.ts';
+import { deleteOtherSessions, deleteSession, findSessionUser, openSession } from './sessions.repository.ts';
 import type { CallerCache } from '../http/caller-cache.ts';
 import { isWellFormedToken, newToken, tokenHash } from './tokens.ts';
+
+/**
+ * Live sessions an account may hold: a login beyond this ends the oldest, so sessions a client
+ * opens and forgets (a script logging in on every run) cannot pile up.
+ */
+const MAX_SESSIONS_PER_USER = 20;
 
 export interface LoginResult {
   user: User;
@@ -25,9 +31,10 @@ export interface LoginResult {
  * account, if any, an identifier belongs to. An attempt takes its place in the budget atomically
  * before the password is verified (past the limit, 429 without verifying), and a successful one
  * gives it back: however many run at once, on however many instances, at most the limit of wrong
- * passwords is ever verified per identifier and window.
+ * passwords is ever verified per identifier and window. The new session ends the user's dead
+ * sessions and those beyond MAX_SESSIONS_PER_USER, oldest first; this instance forgets them at once.
  */
-export async function logIn(db: Kysely<DB>, config: Config, login: string, password: string): Promise<LoginResult> {
+export async function logIn(db: Kysely<DB>, config: Config, callers: CallerCache, login: string, password: string): Promise<LoginResult> {
   const failures = `login-failed:${canonicalUsername(login)}`;
   const window = config.rateLimitLoginFailureWindowMinutes * 60;
   const budgeted = config.rateLimitLoginFailures > 0;
@@ -38,9 +45,15 @@ export async function logIn(db: Kysely<DB>, config: Config, login: string, passw
   const user = await findUserByLogin(db, { username: canonicalUsername(login), email: canonicalEmail(login) });
   if (!(await verifyPassword(user?.password_hash, password)) || !user) throw new AppError('INVALID_CREDENTIALS');
   if (budgeted) await unhit(db, failures, window);
-  await deleteDeadSessions(db, user.id, config.sessionIdleMinutes);
   const token = newToken();
-  const expiresAt = await insertSession(db, { tokenHash: tokenHash(token), userId: user.id, maxHours: config.sessionMaxHours });
+  const { expiresAt, ended } = await openSession(db, {
+    tokenHash: tokenHash(token),
+    userId: user.id,
+    maxHours: config.sessionMaxHours,
+    idleMinutes: config.sessionIdleMinutes,
+    keep: MAX_SESSIONS_PER_USER,
+  });
+  for (const hash of ended) callers.forget(hash);
   return { user, token, expiresAt };
 }
 
