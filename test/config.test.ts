@@ -66,6 +66,7 @@ describe('loadConfig', () => {
     [{ DEFAULT_LOCALE: 'fr' }, 'Invalid configuration: DEFAULT_LOCALE must be ko or en'],
     [{ COOKIE_SECURE: 'yes' }, 'Invalid configuration: COOKIE_SECURE must be true, false or auto'],
     [{ SESSION_IDLE_MINUTES: '0' }, 'Invalid configuration: SESSION_IDLE_MINUTES must be at least 1'],
+    [{ SESSION_IDLE_MINUTES: '0.5' }, 'Invalid configuration: SESSION_IDLE_MINUTES must be a whole number'],
     [{ SESSION_MAX_HOURS: '10000' }, 'Invalid configuration: SESSION_MAX_HOURS must be at most 9600'],
     [{ BODY_LIMIT_BYTES: '-1' }, 'Invalid configuration: BODY_LIMIT_BYTES must be a whole number'],
     [{ TRUST_GATEWAY_AUTH: '1' }, 'Invalid configuration: TRUST_GATEWAY_AUTH must be true or false'],

@@ -1,11 +1,14 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FOREIGN_KEYS } from '../src/http/foreign-keys.ts';
-import { startTestApp, type TestApp } from './support/harness.ts';
+import { startTestApp, testAppOn, type TestApp } from './support/harness.ts';
 
 let t: TestApp;
+// Another instance on the same database, with its own caller cache.
+let other: TestApp;
 beforeAll(async () => {
   t = await startTestApp();
+  other = testAppOn(t.testDb, t.db);
 });
 afterAll(() => t.close());
 
@@ -50,6 +53,80 @@ describe('an account deleted under a request', () => {
     }
     expect(await t.db.selectFrom('sessions').select('token_hash').where('user_id', '=', user.id).execute()).toEqual([]);
     expect(t.logs.filter((line) => line.level === 50)).toEqual([]);
+  });
+});
+
+/** A route of the caller's own, and the statement that shows the request got past the cached session. */
+interface OwnRoute {
+  name: string;
+  ran: RegExp;
+  send(app: TestApp, token: string, ids: { user: string; project: string }): Promise<{ status: number; body: any }>;
+}
+
+const OWN_ROUTES: OwnRoute[] = [
+  {
+    name: 'PATCH /api/users/{own id}',
+    ran: /^update "users"/,
+    send: (app, token, ids) => app.request('PATCH', `/api/users/${ids.user}`, { token, json: { nickname: '늦음' } }),
+  },
+  {
+    name: 'PATCH /api/users/{own id} with a new password',
+    ran: /^update "users"/,
+    send: (app, token, ids) =>
+      app.request('PATCH', `/api/users/${ids.user}`, { token, json: { password: 'brand-new-pass', currentPassword: 'password-123' } }),
+  },
+  {
+    name: 'DELETE /api/users/{own id}',
+    ran: /^delete from "users"/,
+    send: (app, token, ids) => app.request('DELETE', `/api/users/${ids.user}`, { token }),
+  },
+  { name: 'GET /api/projects', ran: /^select .* from "projects"/s, send: (app, token) => app.request('GET', '/api/projects', { token }) },
+  {
+    name: 'GET /api/projects/{id}',
+    ran: /^select .* from "projects"/s,
+    send: (app, token, ids) => app.request('GET', `/api/projects/${ids.project}`, { token }),
+  },
+  {
+    name: 'PATCH /api/projects/{id}',
+    ran: /^update "projects"/,
+    send: (app, token, ids) => app.request('PATCH', `/api/projects/${ids.project}`, { token, json: { title: 'Renamed' } }),
+  },
+  {
+    name: 'DELETE /api/projects/{id}',
+    ran: /^update "projects"/,
+    send: (app, token, ids) => app.request('DELETE', `/api/projects/${ids.project}`, { token }),
+  },
+  {
+    name: 'POST /api/projects/{id}/restore',
+    ran: /^update "projects"/,
+    send: (app, token, ids) => app.request('POST', `/api/projects/${ids.project}/restore`, { token }),
+  },
+  {
+    name: 'POST /api/projects/{id}/restore with an Idempotency-Key',
+    ran: /^update "projects"/,
+    send: (app, token, ids) =>
+      app.request('POST', `/api/projects/${ids.project}/restore`, { token, headers: { 'idempotency-key': 'restore-gone' } }),
+  },
+];
+
+describe('an account deleted on another instance while this one still believes its session', () => {
+  it.each(OWN_ROUTES)('$name is a 401 UNAUTHENTICATED', async (route) => {
+    const { user, token } = await t.newUser();
+    const project = await t.createProject(token, 'Mine');
+    expect((await t.request('DELETE', `/api/projects/${project.id}`, { token })).status).toBe(204);
+    // The other instance now believes the session for up to a second without asking the database.
+    expect((await other.request('GET', '/api/users/me', { token })).status).toBe(200);
+    expect((await t.request('DELETE', `/api/users/${user.id}`, { token })).status).toBe(204);
+    const seen = t.testDb.queries.length;
+    const res = await route.send(other, token, { user: user.id, project: project.id });
+    // The race happened: the request got past the cached session to the route's own statement.
+    expect(t.testDb.queries.slice(seen).some((q) => route.ran.test(q))).toBe(true);
+    expect(res.status).toBe(401);
+    expect(res.body).toMatchObject({ status: 'Failed', code: 'UNAUTHENTICATED', message: '[Unauthorized] 로그인이 필요합니다.' });
+    expect(res.body.field).toBeUndefined();
+    expect(await t.db.selectFrom('users').select('id').where('id', '=', user.id).execute()).toEqual([]);
+    expect(await t.db.selectFrom('projects').select('id').where('owner_id', '=', user.id).execute()).toEqual([]);
+    expect(t.logs.concat(other.logs).filter((line) => line.level === 50)).toEqual([]);
   });
 });
 

@@ -12,6 +12,7 @@ import { onPostgres, openTestDatabase, uniqueName, type TestDatabase } from './s
 import { type LambdaContainer, type LambdaResponse } from './support/lambda-container.ts';
 import { DOT_SEGMENT_PATHS } from './support/dot-segments.ts';
 import { fixture, lambdaEvent, startContainer, templateFunction, type EventChange } from './support/lambda.ts';
+import { LIVE_SEEDED_SESSIONS, remainingSessions, seedDeadAndLiveSessions } from './support/dead-sessions.ts';
 import { runStatement } from './support/pg-client.ts';
 import { databaseUrl } from './support/postgres-url.ts';
 
@@ -548,12 +549,13 @@ async function seedExpiredAndCurrent(db: Kysely<DB>): Promise<void> {
   await sql`insert into rate_limits (bucket, window_start, hits) values
     ('signup:expired', now() - interval '2 days', 3),
     ('signup:current', now(), 1)`.execute(db);
+  await seedDeadAndLiveSessions(db);
 }
 
-async function remaining(db: Kysely<DB>): Promise<{ keys: string[]; counters: string[] }> {
+async function remaining(db: Kysely<DB>): Promise<{ keys: string[]; counters: string[]; sessions: string[] }> {
   const keys = await db.selectFrom('idempotency_keys').select('key').orderBy('key').execute();
   const counters = await db.selectFrom('rate_limits').select('bucket').orderBy('bucket').execute();
-  return { keys: keys.map((r) => r.key), counters: counters.map((r) => r.bucket) };
+  return { keys: keys.map((r) => r.key), counters: counters.map((r) => r.bucket), sessions: await remainingSessions(db) };
 }
 
 describe('maintenance (the schedule in template.yaml)', () => {
@@ -562,15 +564,15 @@ describe('maintenance (the schedule in template.yaml)', () => {
     expect(template).toMatch(/\n {8}Maintenance:\n {10}Type: Schedule\n {10}Properties:\n {12}Schedule: rate\(1 hour\)\n/);
   });
 
-  it('a scheduled event purges the expired idempotency key and rate-limit counter, and keeps the current ones', async () => {
-    const expected = { keys: ['current'], counters: ['signup:current'] };
+  it('a scheduled event purges the expired idempotency key, rate-limit counter and sessions, and keeps the current ones', async () => {
+    const expected = { keys: ['current'], counters: ['signup:current'], sessions: LIVE_SEEDED_SESSIONS };
     if (onPostgres()) {
       const testDb = await openTestDatabase();
       await seedExpiredAndCurrent(testDb.database.db);
       const container = await startContainer({ DATABASE_URL: testDb.url ?? '' });
       try {
         const result = await container.invoke(SCHEDULED_EVENT);
-        expect(result.raw).toEqual({ keys: 1, counters: 1 });
+        expect(result.raw).toEqual({ keys: 1, counters: 1, sessions: 4 });
         expect(await remaining(testDb.database.db)).toEqual(expected);
       } finally {
         await container.stop();
@@ -588,7 +590,7 @@ describe('maintenance (the schedule in template.yaml)', () => {
       await seeding.close();
       const container = await startContainer({ DATABASE_URL: url });
       try {
-        expect((await container.invoke(SCHEDULED_EVENT)).raw).toEqual({ keys: 1, counters: 1 });
+        expect((await container.invoke(SCHEDULED_EVENT)).raw).toEqual({ keys: 1, counters: 1, sessions: 4 });
       } finally {
         await container.stop();
       }

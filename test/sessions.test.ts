@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
-import { startTestApp, type TestApp } from './support/harness.ts';
+import { startTestApp, testAppOn, type TestApp } from './support/harness.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -117,6 +117,108 @@ describe('authentication', () => {
     const { token } = await t.newUser();
     await backdate(token, 'expires_at', '1 second');
     expect((await t.request('GET', '/api/users/me', { token })).status).toBe(401);
+  });
+});
+
+/** Moves time forward for a session: its last recorded activity is `seconds` further in the past. */
+async function age(token: string, seconds: number): Promise<void> {
+  await t.db
+    .updateTable('sessions')
+    .set({ last_seen_at: sql<Date>`last_seen_at - make_interval(secs => ${seconds})` })
+    .where('token_hash', '=', sha256(token))
+    .execute();
+}
+
+/** How long ago, in seconds, the session's activity was last recorded. */
+async function lastSeenSecondsAgo(token: string): Promise<number> {
+  const row = await t.db
+    .selectFrom('sessions')
+    .select(sql<number>`extract(epoch from now() - last_seen_at)::float8`.as('ago'))
+    .where('token_hash', '=', sha256(token))
+    .executeTakeFirstOrThrow();
+  return row.ago;
+}
+
+/** The session's user as a fresh instance with `idleMinutes` sees it: one database read, no cache. */
+async function seenBy(idleMinutes: number, token: string): Promise<number> {
+  const fresh = testAppOn(t.testDb, t.db, { SESSION_IDLE_MINUTES: String(idleMinutes) });
+  return (await fresh.request('GET', '/api/users/me', { token })).status;
+}
+
+describe('the idle timeout under use', () => {
+  it('SESSION_IDLE_MINUTES=1: a session used every 20 s stays alive for two minutes, then ends a minute after its last use', async () => {
+    const { token } = await t.newUser();
+    for (let step = 1; step <= 6; step++) {
+      await age(token, 20);
+      expect(await seenBy(1, token)).toBe(200);
+    }
+    await age(token, 61);
+    expect(await seenBy(1, token)).toBe(401);
+  });
+
+  // Activity is written once the recorded one is a quarter of the idle limit old, at most a minute.
+  it.each([
+    [1, 15],
+    [2, 30],
+    [4, 60],
+    [30, 60],
+  ])('SESSION_IDLE_MINUTES=%i: activity is written once the recorded one is %i s old, not before', async (idleMinutes, writeAfter) => {
+    const { token } = await t.newUser();
+    await age(token, writeAfter - 5);
+    expect(await seenBy(idleMinutes, token)).toBe(200);
+    expect(await lastSeenSecondsAgo(token)).toBeGreaterThanOrEqual(writeAfter - 5);
+    await age(token, 10);
+    expect(await seenBy(idleMinutes, token)).toBe(200);
+    expect(await lastSeenSecondsAgo(token)).toBeLessThan(5);
+  });
+});
+
+describe('live sessions per account (at most 20)', () => {
+  it('the 21st login ends the oldest session, at once on the instance that believed it', async () => {
+    const { user, password, token: oldest } = await t.newUser();
+    expect((await t.request('GET', '/api/users/me', { token: oldest })).status).toBe(200);
+    const newer: string[] = [];
+    for (let i = 0; i < 20; i++) newer.push(await t.logIn(user.username, password));
+    const res = await t.request('GET', '/api/users/me', { token: oldest });
+    expect(res.status).toBe(401);
+    expect(res.body).toMatchObject({ code: 'UNAUTHENTICATED', message: '[Unauthorized] 로그인이 필요합니다.' });
+    for (const token of newer) expect((await t.request('GET', '/api/users/me', { token })).status).toBe(200);
+    const rows = await t.db.selectFrom('sessions').select('token_hash').where('user_id', '=', user.id).execute();
+    expect(rows.map((r) => r.token_hash).sort()).toEqual(newer.map(sha256).sort());
+  });
+
+  it('30 concurrent logins of one account leave the 20 newest alive, and the 10 ended tokens are 401', async () => {
+    const { user, password } = await t.signUp();
+    // Every session the app deletes is written down, with its login time, so the test can compare.
+    await sql`create table ended_sessions (token_hash text, created_at timestamptz(3))`.execute(t.db);
+    await sql`
+      create function record_ended_session() returns trigger language plpgsql as $$
+      begin insert into ended_sessions values (old.token_hash, old.created_at); return old; end $$`.execute(t.db);
+    await sql`create trigger record_ended_session after delete on sessions for each row execute function record_ended_session()`.execute(
+      t.db,
+    );
+    try {
+      const tokens = await Promise.all(Array.from({ length: 30 }, () => t.logIn(user.username, password)));
+      const alive = await t.db.selectFrom('sessions').select(['token_hash', 'created_at']).where('user_id', '=', user.id).execute();
+      const { rows: ended } = await sql<{
+        token_hash: string;
+        created_at: Date;
+      }>`select token_hash, created_at from ended_sessions`.execute(t.db);
+      expect(alive).toHaveLength(20);
+      expect(ended).toHaveLength(10);
+      expect([...alive, ...ended].map((r) => r.token_hash).sort()).toEqual(tokens.map(sha256).sort());
+      const newestEnded = Math.max(...ended.map((r) => r.created_at.getTime()));
+      const oldestAlive = Math.min(...alive.map((r) => r.created_at.getTime()));
+      expect(newestEnded).toBeLessThan(oldestAlive);
+      const endedHashes = new Set(ended.map((r) => r.token_hash));
+      for (const token of tokens) {
+        expect((await t.request('GET', '/api/users/me', { token })).status).toBe(endedHashes.has(sha256(token)) ? 401 : 200);
+      }
+    } finally {
+      await sql`drop trigger record_ended_session on sessions`.execute(t.db);
+      await sql`drop function record_ended_session()`.execute(t.db);
+      await sql`drop table ended_sessions`.execute(t.db);
+    }
   });
 });
 

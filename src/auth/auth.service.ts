@@ -3,7 +3,7 @@ import type { Config } from '../config.ts';
 import type { DB, User } from '../db/schema.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { CallerCache } from './caller-cache.ts';
-import { deleteDeadSessions, deleteOtherSessions, deleteSession, findSessionUser, insertSession } from './sessions.repository.ts';
+import { deleteOtherSessions, deleteSession, findSessionUser, insertSession } from './sessions.repository.ts';
 import { isWellFormedToken, newToken, tokenHash } from './tokens.ts';
 
 /** A session just opened: its token (shown once) and its absolute end. */
@@ -12,12 +12,39 @@ export interface OpenedSession {
   expiresAt: Date;
 }
 
-/** Opens a session for a user whose credentials were checked; the user's dead sessions go first. */
-export async function openSession(db: Kysely<DB>, config: Config, userId: string): Promise<OpenedSession> {
-  await deleteDeadSessions(db, userId, config.sessionIdleMinutes);
+/**
+ * Live sessions an account may hold: a login beyond this ends the oldest, so sessions a client
+ * opens and forgets (a script logging in on every run) cannot pile up.
+ */
+const MAX_SESSIONS_PER_USER = 20;
+
+/**
+ * Opens a session for a user whose credentials were checked. The same transaction ends the user's
+ * dead sessions and the oldest beyond MAX_SESSIONS_PER_USER; this instance forgets those at once.
+ */
+export async function openSession(db: Kysely<DB>, config: Config, cache: CallerCache, userId: string): Promise<OpenedSession> {
   const token = newToken();
-  const expiresAt = await insertSession(db, { tokenHash: tokenHash(token), userId, maxHours: config.sessionMaxHours });
+  const { expiresAt, ended } = await insertSession(db, {
+    tokenHash: tokenHash(token),
+    userId,
+    maxHours: config.sessionMaxHours,
+    idleMinutes: config.sessionIdleMinutes,
+    keep: MAX_SESSIONS_PER_USER,
+  });
+  for (const hash of ended) cache.forget(hash);
   return { token, expiresAt };
+}
+
+/**
+ * How old a session's recorded activity may grow before a read records it again: a quarter of
+ * the idle limit, at most a minute. A session in use is read from the database at least once per
+ * caller-cache lifetime (1 s), so its recorded activity is never older than this plus that second,
+ * well inside the idle limit at every allowed setting (15 s + 1 s against 60 s at the smallest);
+ * and an unused session ends between `idleMinutes` and this much (plus that second) sooner after
+ * its last use.
+ */
+function activityWriteSeconds(idleMinutes: number): number {
+  return Math.min(60, idleMinutes * 15);
 }
 
 /** The user behind a presented token, with the token's hash, or 401 UNAUTHENTICATED. */
@@ -32,7 +59,10 @@ export async function authenticate(
   const cached = cache.get(sessionHash);
   if (cached) return { user: cached, sessionHash };
   const readAt = Date.now();
-  const user = await findSessionUser(db, sessionHash, config.sessionIdleMinutes);
+  const user = await findSessionUser(db, sessionHash, {
+    idleMinutes: config.sessionIdleMinutes,
+    writeAfterSeconds: activityWriteSeconds(config.sessionIdleMinutes),
+  });
   if (!user) throw new AppError('UNAUTHENTICATED');
   cache.set(sessionHash, user, readAt);
   return { user, sessionHash };

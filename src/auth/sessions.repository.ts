@@ -1,50 +1,87 @@
 import { sql, type Kysely } from 'kysely';
 import { columnList } from '../db/columns.ts';
+import { transaction } from '../db/transaction.ts';
 import { USER_COLUMNS, type DB, type User } from '../db/schema.ts';
 
 const SESSION_USER = columnList(USER_COLUMNS, 'u');
 const LIVE_USER = columnList(USER_COLUMNS);
 
-/** Stores a new session that ends `maxHours` from now at the latest; returns that end. */
-export async function insertSession(db: Kysely<DB>, session: { tokenHash: string; userId: string; maxHours: number }): Promise<Date> {
-  const row = await db
-    .insertInto('sessions')
-    .values({
-      token_hash: session.tokenHash,
-      user_id: session.userId,
-      expires_at: sql<Date>`now() + make_interval(hours => ${session.maxHours})`,
-    })
-    .returning('expires_at')
-    .executeTakeFirstOrThrow();
-  return row.expires_at;
-}
+/** A session past either timeout, as of the statement's `now()`. */
+const dead = (idleMinutes: number) => sql<boolean>`(expires_at <= now() or last_seen_at <= now() - make_interval(mins => ${idleMinutes}))`;
 
-/** Removes a user's sessions that have passed either timeout. */
-export async function deleteDeadSessions(db: Kysely<DB>, userId: string, idleMinutes: number): Promise<void> {
-  await db
-    .deleteFrom('sessions')
-    .where('user_id', '=', userId)
-    .where((eb) =>
-      eb.or([eb('expires_at', '<=', sql<Date>`now()`), eb('last_seen_at', '<=', sql<Date>`now() - make_interval(mins => ${idleMinutes})`)]),
-    )
-    .execute();
+/**
+ * Stores a new session that ends `maxHours` from now at the latest, and ends the user's sessions
+ * past either timeout and those beyond the newest `keep` (the new one counted, oldest first).
+ * Returns the new session's end and the token hashes of the sessions it ended. Logins of one user
+ * take turns on the user's row lock, so each counts what the ones before it committed, however
+ * many run at once; `created_at` follows that order (strictly increasing per user), so "newest"
+ * is never a tie. A user deleted meanwhile fails the insert on the foreign key.
+ */
+export async function insertSession(
+  db: Kysely<DB>,
+  session: { tokenHash: string; userId: string; maxHours: number; idleMinutes: number; keep: number },
+): Promise<{ expiresAt: Date; ended: string[] }> {
+  const { tokenHash, userId, idleMinutes } = session;
+  return transaction(db, async (trx) => {
+    await trx.selectFrom('users').select('id').where('id', '=', userId).forNoKeyUpdate().execute();
+    // The statement's snapshot does not hold the row it inserts: the newest keep - 1 others stay.
+    const { rows } = await sql<{ expires_at: Date; ended: string[] }>`
+      with inserted as (
+        insert into sessions (token_hash, user_id, created_at, expires_at)
+        values (
+          ${tokenHash}, ${userId},
+          greatest(clock_timestamp(), (select max(created_at) + interval '1 millisecond' from sessions where user_id = ${userId})),
+          now() + make_interval(hours => ${session.maxHours})
+        )
+        returning expires_at
+      ), ended as (
+        delete from sessions
+        where user_id = ${userId}
+          and (${dead(idleMinutes)} or token_hash in (
+            select token_hash from sessions
+            where user_id = ${userId} and not ${dead(idleMinutes)}
+            order by created_at desc
+            offset ${session.keep - 1}
+          ))
+        returning token_hash
+      )
+      select (select expires_at from inserted) as expires_at, array(select token_hash from ended) as ended`.execute(trx);
+    const [row] = rows;
+    if (!row) throw new Error('the session insert returned no row');
+    return { expiresAt: row.expires_at, ended: row.ended };
+  });
 }
 
 /**
- * The user of a live session, in one round trip. Activity is recorded at most once a minute
- * (so the idle timeout has one-minute granularity) to keep reads from writing on every request.
+ * Deletes every session, of every user, past either timeout; returns how many. No index serves
+ * it: one on `last_seen_at` would turn every activity write into an index update, for an hourly
+ * scan of a table the per-user cap keeps small.
  */
-export async function findSessionUser(db: Kysely<DB>, tokenHash: string, idleMinutes: number): Promise<User | undefined> {
+export async function purgeDeadSessions(db: Kysely<DB>, idleMinutes: number): Promise<number> {
+  const result = await db.deleteFrom('sessions').where(dead(idleMinutes)).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/**
+ * The user of a live session, in one round trip. The read records activity only when the recorded
+ * one is older than `writeAfterSeconds`, to keep reads from writing on every request; the same
+ * statement, at the same `now()`, decides whether the session is idle.
+ */
+export async function findSessionUser(
+  db: Kysely<DB>,
+  tokenHash: string,
+  timing: { idleMinutes: number; writeAfterSeconds: number },
+): Promise<User | undefined> {
   const { rows } = await sql<User>`
     with live as (
       select ${SESSION_USER} from sessions s join users u on u.id = s.user_id
       where s.token_hash = ${tokenHash}
         and s.expires_at > now()
-        and s.last_seen_at > now() - make_interval(mins => ${idleMinutes})
+        and s.last_seen_at > now() - make_interval(mins => ${timing.idleMinutes})
     ), touched as (
       update sessions set last_seen_at = now()
       where token_hash = ${tokenHash}
-        and last_seen_at < now() - interval '1 minute'
+        and last_seen_at < now() - make_interval(secs => ${timing.writeAfterSeconds})
         and exists (select 1 from live)
     )
     select ${LIVE_USER} from live`.execute(db);

@@ -104,7 +104,7 @@ const toApp = handle(app);
  * Lambda retries, as it does any asynchronous invocation).
  */
 export async function handler(event: LambdaEvent | ScheduledEvent, context?: LambdaContext) {
-  if (isScheduledEvent(event)) return runMaintenance(database.db, logger);
+  if (isScheduledEvent(event)) return runMaintenance(database.db, config, logger);
   let routed = withoutStagePrefix(event);
   if (hasUndecodableBody(routed)) {
     // Hono's adapter would fail on the body before the app saw the request.

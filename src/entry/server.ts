@@ -48,8 +48,8 @@ server.once('error', (err) => {
 });
 
 function maintain(): void {
-  runMaintenance(database.db, logger).catch((err: unknown) => {
-    logger.warn({ err }, 'purge of expired keys and counters failed');
+  runMaintenance(database.db, config, logger).catch((err: unknown) => {
+    logger.warn({ err }, 'purge of expired keys, counters and sessions failed');
   });
 }
 maintain();

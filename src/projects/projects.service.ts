@@ -15,6 +15,7 @@ import {
   type ProjectChanges,
 } from './projects.repository.ts';
 import type { VersionCondition } from './projects.preconditions.ts';
+import { userExists } from '../users/users.repository.ts';
 
 /** Comparison key of a (trimmed, NFC) title: what the per-owner unique index compares. */
 export function titleKey(title: string): string {
@@ -65,9 +66,18 @@ export async function createProject(
   throw duplicateTitle(outcome.holderId ?? (await findLiveProjectIdByTitle(db, ownerId, key)));
 }
 
+/**
+ * The answer to a read of the owner's that found nothing: 404, unless the owner is gone, deleted
+ * under the request (on another instance, whose deletion this instance's cache has not heard of
+ * yet); then the 401 the request would get a moment later (§6). Costs a read only on this path.
+ */
+async function notFound(db: Kysely<DB>, ownerId: string): Promise<AppError> {
+  return new AppError((await userExists(db, ownerId)) ? 'NOT_FOUND_RESOURCE' : 'UNAUTHENTICATED');
+}
+
 export async function getProject(db: Kysely<DB>, ownerId: string, id: string): Promise<Project> {
   const project = await findProject(db, ownerId, id);
-  if (!project) throw new AppError('NOT_FOUND_RESOURCE');
+  if (!project) throw await notFound(db, ownerId);
   return project;
 }
 
@@ -83,14 +93,17 @@ export async function listOwnProjects(
 ): Promise<{ items: Project[]; nextCursor: string | null }> {
   const after = query.cursor;
   const rows = await listProjects(db, ownerId, { limit: query.limit, deleted: query.deleted, ...(after && { after }) });
+  // An empty page may be an owner deleted under the request, whose projects went with them (§6).
+  if (rows.length === 0 && !(await userExists(db, ownerId))) throw new AppError('UNAUTHENTICATED');
   const items = rows.slice(0, query.limit);
   const last = items.at(-1);
   return { items, nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null };
 }
 
 /**
- * Explains why a conditional write matched no row: 404 if there is no such project, 412 if
- * `If-Match` names another version, else the project's state (deleted) forbids it.
+ * Explains why a conditional write matched no row: 404 if there is no such project (401 if its
+ * owner is gone, see notFound), 412 if `If-Match` names another version, else the project's state
+ * (deleted) forbids it.
  */
 async function whyNotWritten(
   db: Kysely<DB>,
@@ -99,7 +112,7 @@ async function whyNotWritten(
   versions: VersionCondition | undefined,
 ): Promise<AppError | Project> {
   const current = await findProject(db, ownerId, id);
-  if (!current) return new AppError('NOT_FOUND_RESOURCE');
+  if (!current) return notFound(db, ownerId);
   if (versions !== undefined && versions !== 'any' && !versions.includes(current.version)) return new AppError('PRECONDITION_FAILED');
   return current;
 }
@@ -138,7 +151,10 @@ export async function deleteProject(db: Kysely<DB>, ownerId: string, id: string,
   if (!current.deleted_at) throw new AppError('RESOURCE_STATE_CONFLICT');
 }
 
-/** Brings a deleted project back (a live one is returned as it is); 409 if its title is taken again. */
+/**
+ * Brings a deleted project back (a live one is returned as it is); 409 if its title is taken
+ * again; 404, or 401 for an owner deleted under the request, if there is no such project.
+ */
 export async function restoreOwnProject(db: Kysely<DB>, ownerId: string, id: string): Promise<Project> {
   let restored: Project | undefined;
   try {

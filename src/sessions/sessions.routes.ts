@@ -81,7 +81,7 @@ export function sessionsRoutes(deps: AppDeps) {
   return createRouter()
     .openapi({ ...LOGIN, middleware: [loginOrigin, loginLimit, jsonBody(config.bodyLimitBytes, deps.readBody)] as const }, async (c) => {
       const { login, password } = c.req.valid('json');
-      const session = await logIn(c.get('db'), config, login, password);
+      const session = await logIn(c.get('db'), config, deps.callers, login, password);
       setSessionCookie(c, config, session.token);
       return c.json(successBody({ user: userView(session.user), token: session.token, expiresAt: session.expiresAt.toISOString() }), 201, {
         Location: '/api/sessions/current',

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Config } from '../config.ts';
 import type { DB, User } from '../db/schema.ts';
 import { openSession, type OpenedSession } from '../auth/auth.service.ts';
+import type { CallerCache } from '../auth/caller-cache.ts';
 import { AppError } from '../errors/app-error.ts';
 import { canonicalEmail, canonicalUsername } from '../users/canonical.ts';
 import { rateLimited } from '../rate-limits/rate-limit.ts';
@@ -21,9 +22,10 @@ export interface LoginResult extends OpenedSession {
  * account, if any, an identifier belongs to. An attempt takes its place in the budget atomically
  * before the password is verified (past the limit, 429 without verifying), and a successful one
  * gives it back: however many run at once, on however many instances, at most the limit of wrong
- * passwords is ever verified per identifier and window.
+ * passwords is ever verified per identifier and window. The new session ends the user's dead
+ * sessions and those beyond MAX_SESSIONS_PER_USER, oldest first; this instance forgets them at once.
  */
-export async function logIn(db: Kysely<DB>, config: Config, login: string, password: string): Promise<LoginResult> {
+export async function logIn(db: Kysely<DB>, config: Config, callers: CallerCache, login: string, password: string): Promise<LoginResult> {
   const failures = `login-failed:${canonicalUsername(login)}`;
   const window = config.rateLimitLoginFailureWindowMinutes * 60;
   const budgeted = config.rateLimitLoginFailures > 0;
@@ -34,5 +36,5 @@ export async function logIn(db: Kysely<DB>, config: Config, login: string, passw
   const user = await findUserByLogin(db, { username: canonicalUsername(login), email: canonicalEmail(login) });
   if (!(await verifyPassword(user?.password_hash, password)) || !user) throw new AppError('INVALID_CREDENTIALS');
   if (budgeted) await unhit(db, failures, window);
-  return { user, ...(await openSession(db, config, user.id)) };
+  return { user, ...(await openSession(db, config, callers, user.id)) };
 }

@@ -50,6 +50,11 @@ export function findUserById(db: Kysely<DB>, id: string): Promise<User | undefin
   return db.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst();
 }
 
+/** Whether the user still exists: asked only after a read of theirs found nothing. */
+export async function userExists(db: Kysely<DB>, id: string): Promise<boolean> {
+  return (await db.selectFrom('users').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
+}
+
 /** The user whose canonical username or email equals `login`. */
 export function findUserByLogin(db: Kysely<DB>, login: { username: string; email: string }): Promise<User | undefined> {
   return db

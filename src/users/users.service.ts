@@ -193,7 +193,8 @@ export async function updateSelf(db: Kysely<DB>, callers: CallerCache, caller: C
   try {
     return await transaction(db, async (trx) => {
       const updated = await updateUser(trx, id, changes);
-      if (!updated) throw new AppError('NOT_FOUND_RESOURCE');
+      // The caller's own row is gone: their account was deleted under the request (§6).
+      if (!updated) throw new AppError('UNAUTHENTICATED');
       if (password !== undefined) await endOtherSessions(trx, callers, id, caller.sessionHash);
       return updated;
     });
@@ -204,9 +205,14 @@ export async function updateSelf(db: Kysely<DB>, callers: CallerCache, caller: C
   }
 }
 
-/** Deletes the caller's own account with its sessions and projects; the names are free again. */
+/**
+ * Deletes the caller's own account with its sessions and projects; the names are free again. An
+ * account already gone (deleted on another instance that this one's cache has not heard of) is a
+ * 401, as the request would be a moment later.
+ */
 export async function deleteSelf(db: Kysely<DB>, callers: CallerCache, caller: Caller, id: string): Promise<void> {
   requireSelf(caller, id);
-  await deleteUser(db, id);
+  const deleted = await deleteUser(db, id);
   callers.forgetUser(id);
+  if (!deleted) throw new AppError('UNAUTHENTICATED');
 }
