@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Config } from '../config.ts';
 import type { DB, User } from '../db/schema.ts';
 import { AppError } from '../errors/app-error.ts';
-import { canonicalEmail, canonicalUsername } from '../users/canonical.ts';
+import { canonicalEmail, canonicalUsername } from '../canonical.ts';
 import { rateLimited } from '../rate-limits/rate-limit.ts';
 import { hit, unhit } from '../rate-limits/rate-limits.repository.ts';
 import { verifyPassword } from '../users/password.ts';
