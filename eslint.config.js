@@ -73,7 +73,11 @@ export default defineConfig(
     files: ['src/entry/lambda.ts', 'src/entry/lambda-event.ts'],
     rules: { '@typescript-eslint/no-deprecated': 'off' },
   },
-  layer(['src/config.ts', 'src/logger.ts'], ['errors', 'db', 'auth', 'http', ...FEATURES, ...TOP], 'config.ts and logger.ts'),
+  layer(
+    ['src/config.ts', 'src/logger.ts', 'src/canonical.ts'],
+    ['errors', 'db', 'auth', 'http', ...FEATURES, ...TOP],
+    'config.ts, logger.ts and canonical.ts',
+  ),
   layer(['src/errors/**'], ['db', 'auth', 'http', ...FEATURES, ...TOP], 'src/errors'),
   layer(['src/db/**'], ['errors', 'auth', 'http', ...FEATURES, ...TOP], 'src/db'),
   layer(['src/auth/**'], ['http', ...FEATURES, ...TOP], 'src/auth'),

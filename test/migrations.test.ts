@@ -23,6 +23,7 @@ describe('migrations', () => {
       '0005_gateway_identities',
       '0006_projects_live_listing_pg17',
       '0007_idempotency_outcomes_only',
+      '0008_unicode_canonical_keys',
     ]);
   });
 
@@ -45,11 +46,12 @@ describe('migrations', () => {
         '0005_gateway_identities',
         '0006_projects_live_listing_pg17',
         '0007_idempotency_outcomes_only',
+        '0008_unicode_canonical_keys',
       ]);
     });
     await inRolledBackTransaction(async (trx) => {
       await sql`alter table kysely_migration rename to kysely_migration_hidden`.execute(trx);
-      expect(await pendingMigrations(trx)).toHaveLength(7);
+      expect(await pendingMigrations(trx)).toHaveLength(8);
     });
     expect(await pendingMigrations(db)).toEqual([]);
   });

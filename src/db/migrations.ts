@@ -1,4 +1,5 @@
 import { Migrator, sql, type Kysely, type Migration } from 'kysely';
+import { canonicalEmail, EMAIL_SHAPE, titleKey } from '../canonical.ts';
 import { sqlState } from './driver-errors.ts';
 import { LIVE_LISTING_PREDICATE, LIVE_TITLE_PREDICATE } from './index-predicates.ts';
 import type { DB } from './schema.ts';
@@ -6,6 +7,92 @@ import { UNIQUE_INDEXES } from './unique-indexes.ts';
 
 /** SQLSTATE 42P01: the migration table does not exist yet, so nothing was ever applied. */
 const UNDEFINED_TABLE = '42P01';
+
+/** Rows read per query while a migration rewrites stored values in TypeScript. */
+const BATCH_SIZE = 500;
+
+/** The ids of every row of `table`, oldest first ((created_at, id)), a batch at a time. */
+async function* oldestFirst(db: Kysely<DB>, table: 'projects' | 'users'): AsyncGenerator<string[]> {
+  let after: { created_at: Date; id: string } | undefined;
+  for (;;) {
+    let query = db.selectFrom(table).select(['id', 'created_at']).orderBy('created_at').orderBy('id').limit(BATCH_SIZE);
+    if (after) {
+      const { created_at, id } = after;
+      query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(created_at, id)));
+    }
+    const rows = await query.execute();
+    if (rows.length > 0) yield rows.map((r) => r.id);
+    if (rows.length < BATCH_SIZE) return;
+    after = rows.at(-1);
+  }
+}
+
+/** Whether another live project of the owner holds `key`. */
+async function liveTitleTaken(db: Kysely<DB>, ownerId: string, key: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('projects')
+    .select('id')
+    .where('owner_id', '=', ownerId)
+    .where('title_key', '=', key)
+    .where(LIVE_TITLE_PREDICATE)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * Gives every project the current `titleKey`, oldest first. A live project whose new key another
+ * live project of its owner already holds keeps its title with " (n)" appended, the smallest
+ * n ≥ 2 whose key is free, and a new version; nothing of a title is cut, even past 100 characters.
+ */
+async function recomputeTitleKeys(db: Kysely<DB>): Promise<void> {
+  for await (const ids of oldestFirst(db, 'projects')) {
+    const rows = await db
+      .selectFrom('projects')
+      .select(['id', 'owner_id', 'title', 'title_key', 'deleted_at'])
+      .where('id', 'in', ids)
+      .execute();
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    for (const id of ids) {
+      const row = byId.get(id);
+      if (!row) continue;
+      const key = titleKey(row.title);
+      if (key === row.title_key) continue;
+      if (row.deleted_at !== null || !(await liveTitleTaken(db, row.owner_id, key))) {
+        await db.updateTable('projects').set({ title_key: key }).where('id', '=', id).execute();
+        continue;
+      }
+      let n = 2;
+      while (await liveTitleTaken(db, row.owner_id, titleKey(`${row.title} (${n})`))) n++;
+      const title = `${row.title} (${n})`;
+      await db
+        .updateTable('projects')
+        .set({ title, title_key: titleKey(title), version: sql<number>`version + 1`, updated_at: sql<Date>`now()` })
+        .where('id', '=', id)
+        .execute();
+    }
+  }
+}
+
+/**
+ * Gives every email its current canonical form, oldest account first, where that form is still a
+ * plausible address and no other account holds it; otherwise the stored address stays as it is
+ * (it then no longer serves to log in by email; the username does).
+ */
+async function recomputeEmails(db: Kysely<DB>): Promise<void> {
+  for await (const ids of oldestFirst(db, 'users')) {
+    const rows = await db.selectFrom('users').select(['id', 'email']).where('id', 'in', ids).where('email', 'is not', null).execute();
+    const byId = new Map(rows.map((r) => [r.id, r.email]));
+    for (const id of ids) {
+      const stored = byId.get(id);
+      if (stored === undefined || stored === null) continue;
+      const email = canonicalEmail(stored);
+      if (email === stored || !EMAIL_SHAPE.test(email)) continue;
+      await sql`
+        update users set email = ${email}
+        where id = ${id} and not exists (select 1 from users where email = ${email})`.execute(db);
+    }
+  }
+}
 
 /**
  * Schema history, applied in key order. Unique indexes are on canonical keys that the service
@@ -135,17 +222,26 @@ const MIGRATIONS: Record<string, Migration> = {
           alter column response_body set not null`.execute(db);
     },
   },
+  '0008_unicode_canonical_keys': {
+    async up(db: Kysely<DB>) {
+      // Title keys now ignore default-ignorable code points and fold NFKC + case fully; emails
+      // fold NFKC and UTS 46. Both are computed in TypeScript, so stored rows are rewritten here.
+      await recomputeTitleKeys(db);
+      await recomputeEmails(db);
+    },
+  },
 };
 
 /**
- * Brings the schema to the latest version. Kysely's migrator runs in one transaction holding a
+ * Brings the schema to the latest version (or to `target`, a migration's name, for tests that seed
+ * an older schema). Kysely's migrator runs in one transaction holding a
  * PostgreSQL advisory lock (`pg_advisory_lock`), so several instances starting at once apply each
  * migration exactly once: the others wait for the lock, then find nothing left to do. Returns the
  * names of the migrations this call applied.
  */
-export async function migrate(db: Kysely<DB>): Promise<string[]> {
+export async function migrate(db: Kysely<DB>, target?: string): Promise<string[]> {
   const migrator = new Migrator({ db, provider: { getMigrations: () => Promise.resolve(MIGRATIONS) } });
-  const { error, results = [] } = await migrator.migrateToLatest();
+  const { error, results = [] } = await (target === undefined ? migrator.migrateToLatest() : migrator.migrateTo(target));
   if (error instanceof Error) throw error;
   if (error !== undefined) throw new Error('Migration failed', { cause: error });
   return results.map((r) => r.migrationName);

@@ -26,7 +26,7 @@ export interface ProjectsTable {
   id: Generated<string>;
   owner_id: string;
   title: string;
-  /** Canonical comparison key of the title: NFC, trimmed, lower-case. */
+  /** Canonical comparison key of the title (`titleKey` in src/canonical.ts). */
   title_key: string;
   description: string | null;
   version: Generated<number>;

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { longestMarkRun } from '../canonical.ts';
 import { AppError, validationError, type FieldIssue } from '../errors/app-error.ts';
 import { FIELD_ISSUE_TEXTS, type FieldIssueCode } from '../errors/messages.ts';
 
@@ -24,30 +25,44 @@ const typeOrRequired = { error: (iss: { input: unknown }) => (iss.input === unde
 export interface TextOptions {
   min: number;
   max: number;
+  /** Characters refused wherever they are in the value as received (field code `format`). */
+  forbidden?: RegExp;
   /** Trim surrounding white space before measuring. */
   trim?: boolean;
   normalize?: 'NFC';
   /** Replaces trim and normalisation with this canonical form (usernames, emails). */
   canonical?: (raw: string) => string;
+  /** More combining marks than this on one base (see `longestMarkRun`) is the field code `format`. */
+  maxMarks?: number;
+  /** The comparison key; a value whose key is empty has nothing visible in it (field code `required`). */
+  key?: (value: string) => string;
   /** Checked after canonicalisation and length; a mismatch is the field code `format`. */
   pattern?: RegExp;
+  /** Checked after the pattern; false is the field code `format`. */
+  valid?: (value: string) => boolean;
   /** Canonical values that are refused (field code `reserved`). */
   reserved?: ReadonlySet<string>;
 }
 
 /**
  * A string field whose issues carry our field codes as messages: NUL / lone surrogates first,
- * then the canonicalisation (trim, Unicode normalisation, lower-case), then the length in code points.
+ * forbidden characters, then the canonicalisation (trim, Unicode normalisation, lower-case), then
+ * the length in code points, combining marks, visibility, pattern and validity.
  */
 export function text(options: TextOptions) {
   let schema = z.string(typeOrRequired).refine(isStorableText, { message: 'invalid_characters', abort: true });
+  const { forbidden, maxMarks, key, valid } = options;
+  if (forbidden) schema = schema.refine((s) => !forbidden.test(s), { message: 'format', abort: true });
   if (options.trim) schema = schema.trim();
   if (options.normalize) schema = schema.normalize(options.normalize);
   if (options.canonical) schema = schema.overwrite(options.canonical);
   schema = schema
     .refine((s) => codePoints(s) >= options.min, { message: 'too_short', params: { min: options.min }, abort: true })
     .refine((s) => codePoints(s) <= options.max, { message: 'too_long', params: { max: options.max }, abort: true });
+  if (maxMarks !== undefined) schema = schema.refine((s) => longestMarkRun(s) <= maxMarks, { message: 'format', abort: true });
+  if (key) schema = schema.refine((s) => key(s) !== '', { message: 'required', abort: true });
   if (options.pattern) schema = schema.regex(options.pattern, { message: 'format', abort: true });
+  if (valid) schema = schema.refine(valid, { message: 'format', abort: true });
   const { reserved } = options;
   if (reserved) schema = schema.refine((s) => !reserved.has(s), { message: 'reserved' });
   return schema.openapi({ minLength: options.min, maxLength: options.max });

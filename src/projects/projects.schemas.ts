@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { BIDI_CONTROLS, titleKey } from '../canonical.ts';
 import { text } from '../http/validation.ts';
 import type { Project } from '../db/schema.ts';
 import { IdParams } from '../http/openapi.ts';
@@ -25,11 +26,25 @@ function decodeCursor(cursor: string, ctx: z.core.$RefinementCtx<string>): ListC
   return z.NEVER;
 }
 
-/** Title: trimmed, NFC, 1–100 characters; unique per owner among live projects, ignoring case. */
-export const Title = text({ min: 1, max: 100, trim: true, normalize: 'NFC' }).openapi({ example: 'Alpha' });
+/** More marks than this on one base are no writing system's (Vietnamese needs two, Tibetan stacks a few). */
+const MAX_MARKS = 8;
 
-/** Description: at most 2000 characters. */
-export const Description = text({ min: 0, max: 2000 }).openapi({ example: 'The first project' });
+/**
+ * Title: trimmed, NFC, 1–100 characters, no bidi controls, at most 8 marks on a base, something
+ * visible; unique per owner among live projects by `titleKey`.
+ */
+export const Title = text({
+  min: 1,
+  max: 100,
+  forbidden: BIDI_CONTROLS,
+  trim: true,
+  normalize: 'NFC',
+  maxMarks: MAX_MARKS,
+  key: titleKey,
+}).openapi({ example: 'Alpha' });
+
+/** Description: at most 2000 characters and 8 marks on a base. */
+export const Description = text({ min: 0, max: 2000, maxMarks: MAX_MARKS }).openapi({ example: 'The first project' });
 
 export const ProjectCreateBody = z.object({ title: Title, description: Description.optional() }).openapi('ProjectCreateRequest');
 

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { titleKey } from '../canonical.ts';
 import type { DB, Project } from '../db/schema.ts';
 import { uniqueConflict } from '../db/unique-indexes.ts';
 import { savepoint } from '../db/transaction.ts';
@@ -16,11 +17,6 @@ import {
 } from './projects.repository.ts';
 import type { VersionCondition } from './projects.preconditions.ts';
 import { userExists } from '../users/users.repository.ts';
-
-/** Comparison key of a (trimmed, NFC) title: what the per-owner unique index compares. */
-export function titleKey(title: string): string {
-  return title.toLowerCase().normalize('NFC');
-}
 
 /** The URL of a project. */
 export function projectLocation(id: string): string {

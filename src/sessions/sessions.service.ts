@@ -4,7 +4,7 @@ import type { DB, User } from '../db/schema.ts';
 import { openSession, type OpenedSession } from '../auth/auth.service.ts';
 import type { CallerCache } from '../auth/caller-cache.ts';
 import { AppError } from '../errors/app-error.ts';
-import { canonicalEmail, canonicalUsername } from '../users/canonical.ts';
+import { canonicalEmail, canonicalUsername } from '../canonical.ts';
 import { rateLimited } from '../rate-limits/rate-limit.ts';
 import { hit, unhit } from '../rate-limits/rate-limits.repository.ts';
 import { verifyPassword } from '../users/password.ts';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { canonicalUsername } from './canonical.ts';
+import { canonicalUsername } from '../canonical.ts';
 import { Email, Nickname } from './users.schemas.ts';
 import type { GatewayIdentity } from './users.repository.ts';
 

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { text } from '../http/validation.ts';
-import { canonicalEmail, canonicalUsername } from './canonical.ts';
+import { canonicalEmail, canonicalUsername, EMAIL_SHAPE, hasSingleScriptParts, INVISIBLE_IN_ADDRESS } from '../canonical.ts';
 import type { User } from '../db/schema.ts';
 
 /**
@@ -64,12 +64,18 @@ export const Username = text({
   reserved: RESERVED_USERNAMES,
 }).openapi({ example: 'alice' });
 
-/** Email: trimmed, lower-case, a plausible address, at most 254 characters. */
+/**
+ * Email: no invisible characters; canonical (NFKC, local part lower-case, domain as UTS 46
+ * A-labels); a plausible address of at most 254 characters whose local part and domain labels
+ * are each of one script.
+ */
 export const Email = text({
   min: 3,
   max: 254,
+  forbidden: INVISIBLE_IN_ADDRESS,
   canonical: canonicalEmail,
-  pattern: /^[^\s@]{1,64}@[^\s@.]+(?:\.[^\s@.]+)+$/,
+  pattern: EMAIL_SHAPE,
+  valid: hasSingleScriptParts,
 }).openapi({ example: 'alice@example.com' });
 
 /** Nickname: trimmed, NFC, 1–30 characters of any script. */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalEmail, canonicalUsername } from './canonical.ts';
+import { canonicalEmail, canonicalUsername, isSingleScript, longestMarkRun, titleKey } from './canonical.ts';
 
 // Characters where trimming, NFKC and lower-casing interact: Unicode spaces, compatibility
 // characters that decompose to a space plus a mark, combining marks, case specials, and
@@ -49,6 +49,18 @@ const TRICKY = [
   '_',
   '-',
   'а',
+  '@',
+  '\uff20',
+  '\u200b',
+  '\u200d',
+  '\u00ad',
+  '\ufe0f',
+  '\u034f',
+  '\u2060',
+  '\u3164',
+  '\u0085',
+  'ü',
+  'xn--',
 ];
 const trickyString = fc.string({
   unit: fc.oneof(fc.constantFrom(...TRICKY), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })),
@@ -101,5 +113,52 @@ describe('canonicalEmail', () => {
       { numRuns: 10_000 },
     );
     expect(notIdempotentOn(canonicalEmail)).toEqual([]);
+  });
+});
+
+describe('titleKey', () => {
+  it('is idempotent over 10 000 generated strings and every single code point', () => {
+    fc.assert(
+      fc.property(trickyString, (s) => {
+        const once = titleKey(s);
+        expect(titleKey(once)).toBe(once);
+      }),
+      { numRuns: 10_000 },
+    );
+    expect(notIdempotentOn(titleKey)).toEqual([]);
+  });
+
+  it('drops default-ignorables and controls, folds width, compatibility forms and case fully, collapses white space', () => {
+    expect(titleKey('A\u200bl\u00adp\u2060h\u034fa\ufe0f')).toBe('alpha');
+    expect(titleKey(' ＳＴＲＡßE\t\n\u3000ﬁle\u0007 ')).toBe('strasse file');
+    expect(titleKey('ΣΑΣ')).toBe(titleKey('σας'));
+    expect(titleKey('\u200b\u202e\ufe0f')).toBe('');
+  });
+
+  it('leaves look-alikes from other scripts distinct', () => {
+    expect(titleKey('Аlpha')).not.toBe(titleKey('Alpha'));
+  });
+});
+
+describe('longestMarkRun', () => {
+  it('counts marks on one base in NFD, through default-ignorables', () => {
+    expect(longestMarkRun('Tiếng Việt')).toBe(2);
+    expect(longestMarkRun(`\u00e1${'\u200b\u0301'.repeat(8)}`)).toBe(9);
+    expect(longestMarkRun('\u{1f468}\u200d\u{1f469}\ufe0f')).toBe(0);
+  });
+});
+
+describe('isSingleScript', () => {
+  it.each([
+    ['alice.smith+1', true],
+    ['пример', true],
+    ['аlice', false],
+    ['ελληνικά', true],
+    ['やまだ太郎x', true],
+    ['홍길동abc', true],
+    ['ひらがなと한글', false],
+    ['ᚠᚢᚦ', false],
+  ])('%s → %s', (s, expected) => {
+    expect(isSingleScript(s)).toBe(expected);
   });
 });
