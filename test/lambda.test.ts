@@ -492,7 +492,7 @@ describe.runIf(onPostgres())('schema on PostgreSQL', () => {
       expect(
         container.logs.some(
           (l) =>
-            l.msg === 'the database schema is not current: run `npm run migrate`' && Array.isArray(l.pending) && l.pending.length === 7,
+            l.msg === 'the database schema is not current: run `npm run migrate`' && Array.isArray(l.pending) && l.pending.length === 8,
         ),
       ).toBe(true);
 
@@ -501,7 +501,7 @@ describe.runIf(onPostgres())('schema on PostgreSQL', () => {
         encoding: 'utf8',
       });
       expect(output).toBe(
-        `${url}: applied 0001_users_sessions_projects, 0002_idempotency_keys, 0003_rate_limits, 0004_projects_live_listing, 0005_gateway_identities, 0006_projects_live_listing_pg17, 0007_idempotency_outcomes_only\n`,
+        `${url}: applied 0001_users_sessions_projects, 0002_idempotency_keys, 0003_rate_limits, 0004_projects_live_listing, 0005_gateway_identities, 0006_projects_live_listing_pg17, 0007_idempotency_outcomes_only, 0008_unicode_canonical_keys\n`,
       );
       const again = execFileSync(process.execPath, ['dist/migrate.mjs'], {
         env: { PATH: process.env.PATH, DATABASE_URL: url },
