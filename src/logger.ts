@@ -83,7 +83,13 @@ export class StdoutLog implements DestinationStream {
   }
 }
 
-/** JSON lines at `level`, on stdout unless a destination is given; errors are logged without values. */
-export function createLogger(level: Config['logLevel'], destination: DestinationStream = new StdoutLog()): Logger {
-  return pino({ level, serializers: { err: serializeError } }, destination);
+/**
+ * JSON lines at `level`; errors are logged without values. Without a destination, pino's own
+ * synchronous stdout: what Lambda needs, since a container is frozen as soon as its invocation
+ * answers and a line still queued would surface in a later invocation or never. The Node server
+ * passes a StdoutLog.
+ */
+export function createLogger(level: Config['logLevel'], destination?: DestinationStream): Logger {
+  const options = { level, serializers: { err: serializeError } };
+  return destination ? pino(options, destination) : pino(options);
 }
