@@ -196,6 +196,8 @@ describe.skipIf(!hasBrowser())('the signup page in Chromium', () => {
       await page.goto('/');
       await form(page).username.waitFor();
       const name = freshName('keys');
+      // The page focuses its heading once it has rendered; a Tab before that would be undone.
+      await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('signup-title');
       await page.keyboard.press('Tab');
       expect(await page.evaluate(() => document.activeElement?.id)).toBe('signup-username');
       await page.keyboard.type(name);
