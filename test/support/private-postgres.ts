@@ -77,13 +77,14 @@ export class PrivatePostgres {
   /**
    * A hot standby of `primary` on a port of its own, streaming from it, and made the primary's
    * synchronous standby: once this resolves, a commit the primary acknowledges has reached the
-   * standby's WAL, so a promoted standby holds every acknowledged write.
+   * standby's WAL, so a promoted standby holds every acknowledged write. `via` is the port that
+   * reaches the primary if not its own (a relay a test can stall); the standby streams through it.
    */
-  static async standbyOf(primary: PrivatePostgres): Promise<PrivatePostgres> {
+  static async standbyOf(primary: PrivatePostgres, via = primary.port): Promise<PrivatePostgres> {
     const standby = await PrivatePostgres.create();
     // -R writes primary_conninfo and standby.signal; -c fast does not wait for a spread checkpoint.
     await PrivatePostgres.exec('pg_basebackup', [
-      ...['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres'],
+      ...['-h', '127.0.0.1', '-p', String(via), '-U', 'postgres'],
       ...['-D', standby.data, '-R', '-X', 'stream', '-c', 'fast', '--no-sync'],
     ]);
     await standby.ctl('start');
