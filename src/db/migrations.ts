@@ -248,8 +248,8 @@ const LOCK_WAIT_MS = 60 * 60 * 1_000;
  * Kysely's migrator takes a session-level advisory lock before its transaction and releases it
  * after. Behind a transaction pooler those three statements may run on three server connections,
  * which leaves the lock held on one of them and every later migration waiting for it. So the lock
- * here is a transaction lock, taken first in the migration's own transaction (Kysely's then takes
- * and releases its own inside it, on the same connection), and it is asked for without waiting,
+ * here is a transaction lock, taken first in the migration's own transaction (the dialect drops
+ * Kysely's: src/db/resilient-dialect.ts), and it is asked for without waiting,
  * again and again, so that no statement waits past DB_STATEMENT_TIMEOUT_MS while another instance
  * migrates.
  */

@@ -1,13 +1,14 @@
-import type {
-  CompiledQuery,
-  DatabaseConnection,
-  DatabaseIntrospector,
-  Dialect,
-  DialectAdapter,
-  Driver,
-  QueryCompiler,
-  QueryResult,
-  TransactionSettings,
+import {
+  PostgresAdapter,
+  type CompiledQuery,
+  type DatabaseConnection,
+  type DatabaseIntrospector,
+  type Dialect,
+  type DialectAdapter,
+  type Driver,
+  type QueryCompiler,
+  type QueryResult,
+  type TransactionSettings,
 } from 'kysely';
 import { isConnectionLost } from './driver-errors.ts';
 import { isTransient, pauseBeforeRetry, TRANSIENT_ATTEMPTS } from './transaction.ts';
@@ -156,6 +157,22 @@ class ResilientDriver implements Driver {
 }
 
 /**
+ * PostgreSQL's adapter (both dialects speak PostgreSQL) without the migrator's session-level
+ * advisory lock: `migrate()` runs the migrator inside a transaction that holds a transaction
+ * lock, which a pooler cannot split from its work (src/db/migrations.ts). Kysely's unlock would also
+ * run after a failed migration, in the aborted transaction, and hide the migration's own error.
+ */
+class MigrationLockFreeAdapter extends PostgresAdapter {
+  override acquireMigrationLock(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  override releaseMigrationLock(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/**
  * Wraps a dialect so that waiting for a pooled connection is bounded (a busy pool becomes a 503,
  * not a hang), and a single statement refused with 40001 / 40P01 outside a transaction is retried
  * a bounded number of times.
@@ -168,7 +185,7 @@ export class ResilientDialect implements Dialect {
   ) {}
 
   createAdapter(): DialectAdapter {
-    return this.inner.createAdapter();
+    return new MigrationLockFreeAdapter();
   }
 
   createDriver(): Driver {
