@@ -162,7 +162,8 @@ describe.skipIf(!onPostgres())('SIGTERM with a request held in the database', ()
 
   async function holdSignup() {
     const server = await startServer(database.url!);
-    const blocker = await connectClient(database.url!);
+    // Direct: it polls pg_stat_activity for the app's backend, which a pooler would hide.
+    const blocker = await connectClient(database.directUrl!);
     await blocker.query('begin');
     await blocker.query('lock table users in access exclusive mode');
     const held = sendSignup(server.port, uniqueName('held'));
