@@ -74,9 +74,9 @@ export default defineConfig(
     rules: { '@typescript-eslint/no-deprecated': 'off' },
   },
   layer(
-    ['src/config.ts', 'src/logger.ts', 'src/canonical.ts'],
+    ['src/config.ts', 'src/logger.ts', 'src/canonical.ts', 'src/database-url.ts'],
     ['errors', 'db', 'auth', 'http', ...FEATURES, ...TOP],
-    'config.ts, logger.ts and canonical.ts',
+    'config.ts, logger.ts, canonical.ts and database-url.ts',
   ),
   layer(['src/errors/**'], ['db', 'auth', 'http', ...FEATURES, ...TOP], 'src/errors'),
   layer(['src/db/**'], ['errors', 'auth', 'http', ...FEATURES, ...TOP], 'src/db'),

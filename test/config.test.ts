@@ -19,7 +19,8 @@ describe('loadConfig', () => {
       rateLimitLoginFailures: 10,
       rateLimitLoginFailureWindowMinutes: 15,
       dbPoolMax: 10,
-      dbStatementTimeoutMs: 10000,
+      dbStatementTimeoutMs: 5000,
+      dbPreparedStatements: false,
       logLevel: 'info',
     });
   });
@@ -28,24 +29,26 @@ describe('loadConfig', () => {
     expect(
       loadConfig({
         PORT: '3000',
-        DATABASE_URL: 'postgres://u:p@h/db',
+        DATABASE_URL: 'postgres://u:p@h1:5432,h2:5433/db?target_session_attrs=read-write',
         DEFAULT_LOCALE: 'en',
         COOKIE_SECURE: 'true',
         SESSION_IDLE_MINUTES: '5',
         SESSION_MAX_HOURS: '24',
         BODY_LIMIT_BYTES: '1024',
         TRUST_GATEWAY_AUTH: 'true',
+        DB_PREPARED_STATEMENTS: 'true',
         LOG_LEVEL: '',
       }),
     ).toMatchObject({
       port: 3000,
-      databaseUrl: 'postgres://u:p@h/db',
+      databaseUrl: 'postgres://u:p@h1:5432,h2:5433/db?target_session_attrs=read-write',
       defaultLocale: 'en',
       cookieSecure: 'true',
       sessionIdleMinutes: 5,
       sessionMaxHours: 24,
       bodyLimitBytes: 1024,
       trustGatewayAuth: true,
+      dbPreparedStatements: true,
       logLevel: 'info',
     });
   });
@@ -63,6 +66,13 @@ describe('loadConfig', () => {
     [{ PORT: '70000' }, 'Invalid configuration: PORT must be at most 65535'],
     [{ DATABASE_URL: 'mysql://x' }, 'Invalid configuration: DATABASE_URL must start with postgres://, postgresql:// or pglite://'],
     [{ DATABASE_URL: 'postgres://postgres@[db/x' }, 'Invalid configuration: DATABASE_URL is not a valid URL'],
+    [{ DATABASE_URL: 'postgres://u@h1:5432,,h2/db' }, 'Invalid configuration: DATABASE_URL lists an empty host'],
+    [{ DATABASE_URL: 'postgres://u@h1,h2:x/db' }, 'Invalid configuration: DATABASE_URL lists a host that is not valid: h2:x'],
+    [
+      { DATABASE_URL: 'postgres://u@h1,h2/db?target_session_attrs=standby' },
+      'Invalid configuration: DATABASE_URL has target_session_attrs=standby; the service writes, so it takes any, read-write or primary',
+    ],
+    [{ DB_PREPARED_STATEMENTS: 'yes' }, 'Invalid configuration: DB_PREPARED_STATEMENTS must be true or false'],
     [{ DEFAULT_LOCALE: 'fr' }, 'Invalid configuration: DEFAULT_LOCALE must be ko or en'],
     [{ COOKIE_SECURE: 'yes' }, 'Invalid configuration: COOKIE_SECURE must be true, false or auto'],
     [{ SESSION_IDLE_MINUTES: '0' }, 'Invalid configuration: SESSION_IDLE_MINUTES must be at least 1'],

@@ -5,13 +5,13 @@ import { onPostgres, startTestApp, type TestApp } from './support/harness.ts';
 // One pooled connection, so the statements prepared before the migration are the ones run after it.
 let t: TestApp;
 beforeAll(async () => {
-  t = await startTestApp({}, { max: 1 });
+  t = await startTestApp({}, { max: 1, preparedStatements: true });
 });
 afterAll(() => t.close());
 
 const PROJECT_FIELDS = ['createdAt', 'deletedAt', 'description', 'id', 'title', 'updatedAt', 'version'];
 
-describe('prepared statements across a migration', () => {
+describe('prepared statements (DB_PREPARED_STATEMENTS=true) across a migration', () => {
   it('creates, reads, lists and keyed creates still answer after a column is added and after a returned column changes type', async () => {
     const { token } = await t.newUser();
     const exercise = async (title: string) => {
@@ -59,5 +59,20 @@ describe('prepared statements across a migration', () => {
 
     const { rows } = await sql<{ n: number }>`select count(*)::int as n from projects where colour = 'blue'`.execute(t.db);
     expect(rows[0]?.n).toBe(6);
+  });
+});
+
+describe('unnamed statements (the default)', () => {
+  it('leaves nothing prepared on the server session, so any pooler may hand the session to another client', async () => {
+    const plain = await startTestApp({}, { max: 1 });
+    try {
+      const { token } = await plain.newUser();
+      expect((await plain.request('POST', '/api/projects', { token, json: { title: 'Unnamed' } })).status).toBe(201);
+      expect((await plain.request('GET', '/api/projects', { token })).status).toBe(200);
+      const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_prepared_statements`.execute(plain.db);
+      expect(rows[0]?.n).toBe(0);
+    } finally {
+      await plain.close();
+    }
   });
 });

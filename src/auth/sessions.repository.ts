@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { columnList } from '../db/columns.ts';
+import { isReadOnly } from '../db/driver-errors.ts';
 import { transaction } from '../db/transaction.ts';
 import { USER_COLUMNS, type DB, type User } from '../db/schema.ts';
 
@@ -72,20 +73,32 @@ export async function findSessionUser(
   tokenHash: string,
   timing: { idleMinutes: number; writeAfterSeconds: number },
 ): Promise<User | undefined> {
-  const { rows } = await sql<User>`
-    with live as (
-      select ${SESSION_USER} from sessions s join users u on u.id = s.user_id
-      where s.token_hash = ${tokenHash}
-        and s.expires_at > now()
-        and s.last_seen_at > now() - make_interval(mins => ${timing.idleMinutes})
-    ), touched as (
-      update sessions set last_seen_at = now()
-      where token_hash = ${tokenHash}
-        and last_seen_at < now() - make_interval(secs => ${timing.writeAfterSeconds})
-        and exists (select 1 from live)
-    )
-    select ${LIVE_USER} from live`.execute(db);
-  return rows[0];
+  try {
+    const { rows } = await sql<User>`
+      with live as (${liveSession(tokenHash, timing.idleMinutes)}), touched as (
+        update sessions set last_seen_at = now()
+        where token_hash = ${tokenHash}
+          and last_seen_at < now() - make_interval(secs => ${timing.writeAfterSeconds})
+          and exists (select 1 from live)
+      )
+      select ${LIVE_USER} from live`.execute(db);
+    return rows[0];
+  } catch (err) {
+    // A read-only node (a standby during a failover) still answers who is calling, so reads go on;
+    // the activity is recorded by a later request on a node that takes writes.
+    if (!isReadOnly(err)) throw err;
+    const { rows } = await sql<User>`
+      with live as (${liveSession(tokenHash, timing.idleMinutes)})
+      select ${LIVE_USER} from live`.execute(db);
+    return rows[0];
+  }
+}
+
+function liveSession(tokenHash: string, idleMinutes: number) {
+  return sql`select ${SESSION_USER} from sessions s join users u on u.id = s.user_id
+    where s.token_hash = ${tokenHash}
+      and s.expires_at > now()
+      and s.last_seen_at > now() - make_interval(mins => ${idleMinutes})`;
 }
 
 export async function deleteSession(db: Kysely<DB>, tokenHash: string): Promise<void> {

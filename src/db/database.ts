@@ -2,9 +2,9 @@ import { mkdirSync } from 'node:fs';
 import type { PGlite } from '@electric-sql/pglite';
 import { Kysely, type Dialect, type LogEvent } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
-import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
+import { HostPools } from './host-pools.ts';
 import { PgDialect } from './pg-dialect.ts';
 import { ResilientDialect } from './resilient-dialect.ts';
 import type { DB } from './schema.ts';
@@ -25,8 +25,10 @@ export type Database = {
 export interface CreateDbOptions {
   /** PostgreSQL pool size (default 10). */
   max?: number;
-  /** PostgreSQL `statement_timeout` for every session of the pool (default 10 000 ms). */
+  /** The bound on every statement, kept by the client (default 5 000 ms; see statement-bound.ts). */
   statementTimeoutMs?: number;
+  /** Name statements, so each connection plans them once (default false: unnamed, safe behind any pooler). */
+  preparedStatements?: boolean;
   /** How long a query may wait for a free connection before it fails (default 5 000 ms). */
   acquireTimeoutMs?: number;
   /** Start an embedded database from a `dumpDataDir()` tarball instead of its data directory. */
@@ -42,13 +44,14 @@ export interface CreateDbOptions {
 }
 
 /**
- * The database the configuration names, with its pool size and statement timeout; a failed idle
+ * The database the configuration names, with its pool size, statement bound and statement naming; a failed idle
  * connection is logged and replaced. What both entry points (Node server, Lambda) open.
  */
 export function openConfiguredDb(config: Config, logger: Logger): Promise<Database> {
   return createDb(config.databaseUrl, {
     max: config.dbPoolMax,
     statementTimeoutMs: config.dbStatementTimeoutMs,
+    preparedStatements: config.dbPreparedStatements,
     onIdleError: (err) => {
       logger.warn({ err }, 'an idle database connection failed; it will be replaced');
     },
@@ -90,22 +93,14 @@ export async function createDb(url: string, options: CreateDbOptions = {}): Prom
     return { db, kind: 'pglite', pglite, close: () => db.destroy() };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
-    const pool = new pg.Pool({
-      connectionString: url,
+    const statementTimeoutMs = options.statementTimeoutMs ?? 5_000;
+    const hosts = new HostPools(url, {
       max: options.max ?? 10,
-      // Past our own acquire limit, so that the wrapper's coded timeout is what callers see.
-      connectionTimeoutMillis: acquireTimeoutMs + 1_000,
-      idleTimeoutMillis: 60_000,
-      application_name: 'projects-api',
-      statement_timeout: options.statementTimeoutMs ?? 10_000,
+      acquireTimeoutMs,
+      statementTimeoutMs,
+      ...(options.onIdleError && { onIdleError: options.onIdleError }),
     });
-    pool.on('error', (err) => options.onIdleError?.(err));
-    // A backend killed just as its connection opens can send its FATAL message in the same read as
-    // the connection's first ReadyForQuery: the pool hands the client out (dropping its idle
-    // listener) and the error is emitted before the borrower's listener is attached, which would
-    // end the process. The borrower still learns of it from the failed query.
-    pool.on('connect', (client) => client.on('error', () => undefined));
-    const db = kysely(new PgDialect(pool));
+    const db = kysely(new PgDialect({ hosts, statementTimeoutMs, preparedStatements: options.preparedStatements ?? false }));
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
   throw new Error(`Unsupported database URL: ${redactUrl(url)}`);

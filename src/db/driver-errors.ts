@@ -20,9 +20,13 @@ const CONNECTION_FAILURES = new Set([
   'CONNECTION_LOST',
 ]);
 
-// Server going away or overloaded, statement timeout, and serialization failure or deadlock:
-// all worth retrying later, none the client's fault.
-const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '53400', '57014', '40001', '40P01']);
+// A node that refuses writes: a hot standby, a demoted primary, `default_transaction_read_only`
+// (what a proxy still pointing at the old node during a failover reaches).
+const READ_ONLY = '25006';
+
+// Server going away or overloaded, statement timeout, serialization failure or deadlock, and a
+// read-only node: all worth retrying later, none the client's fault.
+const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '53400', '57014', '40001', '40P01', READ_ONLY]);
 
 /** Whether `err` means the database is unreachable or overloaded right now (a 503, not a 500). */
 export function isDatabaseUnavailable(err: unknown): boolean {
@@ -32,8 +36,10 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return typeof code === 'string' && CONNECTION_FAILURES.has(code);
 }
 
-// The backend is gone after these (admin or crash shutdown, starting up, connection exceptions).
-const FATAL_STATES = new Set(['57P01', '57P02', '57P03']);
+// The backend is gone after these (admin or crash shutdown, starting up, connection exceptions);
+// a connection to a read-only node is dropped, so that the next one reaches the node that now
+// takes writes once the proxy, DNS or host list points there.
+const FATAL_STATES = new Set(['57P01', '57P02', '57P03', READ_ONLY]);
 
 /**
  * Whether the driver failed to complete a round trip (socket closed, connect failed or timed out).
@@ -46,8 +52,8 @@ export function isConnectionLost(err: unknown): boolean {
 }
 
 /**
- * Whether the connection that raised `err` is unusable: the backend ended it, or the driver lost
- * it. Such a connection must not go back to the pool.
+ * Whether the connection that raised `err` must not go back to the pool: the backend ended it, the
+ * driver lost it, or it reached a node that refuses writes.
  */
 export function isConnectionFatal(err: unknown): boolean {
   const state = sqlState(err);
@@ -66,4 +72,9 @@ export function isDataException(err: unknown): boolean {
  */
 export function isStalePlan(err: unknown): boolean {
   return sqlState(err) === '0A000' && (err as { routine?: unknown }).routine === 'RevalidateCachedQuery';
+}
+
+/** Whether PostgreSQL refused a write because the node or session is read-only (25006). */
+export function isReadOnly(err: unknown): boolean {
+  return sqlState(err) === READ_ONLY;
 }

@@ -24,19 +24,28 @@ const READY = createRoute({
   path: '/health/ready',
   tags: ['operations'],
   operationId: 'checkReadiness',
-  summary: 'Readiness: 200 when the database answers, else 503',
-  description: '200 when the database answers a query, else 503 `SERVICE_UNAVAILABLE` with `Retry-After`.',
+  summary: 'Readiness: 200 when the database takes writes, else 503',
+  description:
+    '200 when the database answers a query and takes writes; 503 `SERVICE_UNAVAILABLE` with `Retry-After` when it does not answer within `DB_STATEMENT_TIMEOUT_MS`, or is read-only (a hot standby, a demoted primary, `default_transaction_read_only`).',
   security: PUBLIC,
   responses: { 200: jsonResponse('Ready', HealthSchema), ...errorResponses() },
 });
 
-/** `/health/live` (the process runs) and `/health/ready` (the database answers). */
+// A node in recovery or read-only answers queries but refuses every write: not ready. Raised as
+// 25006, so the connection that reached it is dropped like any other that met a read-only node.
+const WRITABLE = sql`do $$ begin
+  if pg_is_in_recovery() or current_setting('transaction_read_only') = 'on' then
+    raise exception 'the database refuses writes' using errcode = '25006';
+  end if;
+end $$`;
+
+/** `/health/live` (the process runs) and `/health/ready` (the database answers and takes writes). */
 export function healthRoutes() {
   return createRouter()
     .openapi(LIVE, (c) => c.json(successBody({ status: 'live' as const }), 200))
     .openapi(READY, async (c) => {
       try {
-        await sql`select 1`.execute(c.get('db'));
+        await WRITABLE.execute(c.get('db'));
       } catch (err) {
         requestLogger(c).warn({ err }, 'database not ready');
         throw new AppError('SERVICE_UNAVAILABLE', { headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) } });

@@ -10,7 +10,8 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
+import { HostPools } from '../../src/db/host-pools.ts';
 import { PgDialect } from '../../src/db/pg-dialect.ts';
 import { ResilientDialect } from '../../src/db/resilient-dialect.ts';
 import type { DB } from '../../src/db/schema.ts';
@@ -173,9 +174,9 @@ class FaultDialect implements Dialect {
 export async function openFaultyDb(url: string, skip?: (sql: string) => boolean) {
   const admin = await connectClient(url);
   const injector = new FaultInjector(admin, skip);
-  const pool = new pg.Pool({ connectionString: url, max: 4, application_name: 'projects-api' });
-  pool.on('error', () => undefined);
-  const db = new Kysely<DB>({ dialect: new ResilientDialect(new FaultDialect(new PgDialect(pool), injector), 5_000) });
+  const hosts = new HostPools(url, { max: 4, acquireTimeoutMs: 5_000, statementTimeoutMs: 5_000, onIdleError: () => undefined });
+  const pg = new PgDialect({ hosts, statementTimeoutMs: 5_000, preparedStatements: false });
+  const db = new Kysely<DB>({ dialect: new ResilientDialect(new FaultDialect(pg, injector), 5_000) });
   return {
     db,
     injector,

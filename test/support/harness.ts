@@ -31,7 +31,7 @@ export function onPostgres(): boolean {
   return inject('testDatabase').kind === 'postgres';
 }
 
-export type TestDbOptions = Pick<CreateDbOptions, 'max' | 'acquireTimeoutMs' | 'statementTimeoutMs' | 'onIdleError'>;
+export type TestDbOptions = Pick<CreateDbOptions, 'max' | 'acquireTimeoutMs' | 'statementTimeoutMs' | 'preparedStatements' | 'onIdleError'>;
 
 /** Clones the run's migrated database: a PGlite dump, or a PostgreSQL template database. */
 export async function openTestDatabase(options: TestDbOptions = {}): Promise<TestDatabase> {
