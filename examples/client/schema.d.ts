@@ -232,8 +232,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Readiness: 200 when the database answers, else 503
-         * @description 200 when the database answers a query, else 503 `SERVICE_UNAVAILABLE` with `Retry-After`.
+         * Readiness: 200 when the database takes writes, else 503
+         * @description 200 when the database answers a query and takes writes; 503 `SERVICE_UNAVAILABLE` with `Retry-After` when it does not answer within `DB_STATEMENT_TIMEOUT_MS`, or is read-only (a hot standby, a demoted primary, `default_transaction_read_only`).
          */
         get: operations["checkReadiness"];
         put?: never;

@@ -232,19 +232,57 @@ const MIGRATIONS: Record<string, Migration> = {
   },
 };
 
+/** The advisory lock id every instance's migration run takes (any fixed 64-bit value). */
+const MIGRATION_LOCK = 7_307_091_254_813_117_001n;
+
+/** How often a run that finds another instance migrating asks again, and for how long. */
+const LOCK_POLL_MS = 200;
+const LOCK_WAIT_MS = 60 * 60 * 1_000;
+
 /**
  * Brings the schema to the latest version (or to `target`, a migration's name, for tests that seed
- * an older schema). Kysely's migrator runs in one transaction holding a
- * PostgreSQL advisory lock (`pg_advisory_lock`), so several instances starting at once apply each
- * migration exactly once: the others wait for the lock, then find nothing left to do. Returns the
- * names of the migrations this call applied.
+ * an older schema), in one transaction: several instances starting at once apply each migration
+ * exactly once; the others wait, then find nothing left to do. Returns the names of the migrations
+ * this call applied.
+ *
+ * Kysely's migrator takes a session-level advisory lock before its transaction and releases it
+ * after. Behind a transaction pooler those three statements may run on three server connections,
+ * which leaves the lock held on one of them and every later migration waiting for it. So the lock
+ * here is a transaction lock, taken first in the migration's own transaction (Kysely's then takes
+ * and releases its own inside it, on the same connection), and it is asked for without waiting,
+ * again and again, so that no statement waits past DB_STATEMENT_TIMEOUT_MS while another instance
+ * migrates.
  */
 export async function migrate(db: Kysely<DB>, target?: string): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: { getMigrations: () => Promise.resolve(MIGRATIONS) } });
-  const { error, results = [] } = await (target === undefined ? migrator.migrateToLatest() : migrator.migrateTo(target));
-  if (error instanceof Error) throw error;
-  if (error !== undefined) throw new Error('Migration failed', { cause: error });
-  return results.map((r) => r.migrationName);
+  return db.connection().execute(async (connection) => {
+    await sql`begin`.execute(connection);
+    try {
+      await lockMigrations(connection);
+      const migrator = new Migrator({
+        db: connection,
+        provider: { getMigrations: () => Promise.resolve(MIGRATIONS) },
+        disableTransactions: true,
+      });
+      const { error, results = [] } = await (target === undefined ? migrator.migrateToLatest() : migrator.migrateTo(target));
+      if (error instanceof Error) throw error;
+      if (error !== undefined) throw new Error('Migration failed', { cause: error });
+      await sql`commit`.execute(connection);
+      return results.map((r) => r.migrationName);
+    } catch (err) {
+      await sql`rollback`.execute(connection).catch(() => undefined);
+      throw err;
+    }
+  });
+}
+
+async function lockMigrations(db: Kysely<DB>): Promise<void> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${MIGRATION_LOCK}::bigint) as locked`.execute(db);
+    if (rows[0]?.locked) return;
+    if (Date.now() > deadline) throw new Error(`Another instance held the migration lock for ${LOCK_WAIT_MS / 60_000} minutes`);
+    await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+  }
 }
 
 /**
