@@ -63,8 +63,11 @@ export class HostPools {
 
   async connect(): Promise<pg.PoolClient> {
     let failure: unknown;
+    // Read once: a concurrent connect may move `#current` while this one walks the list, and each
+    // walk must still try every host once.
+    const start = this.#current;
     for (let step = 0; step < this.#urls.length; step++) {
-      const index = (this.#current + step) % this.#urls.length;
+      const index = (start + step) % this.#urls.length;
       let client: pg.PoolClient;
       try {
         client = await this.#pool(index).connect();

@@ -58,17 +58,34 @@ export async function runBounded<R extends pg.QueryResultRow>(
   config: pg.QueryConfig,
   timeoutMs: number,
 ): Promise<pg.QueryResult<R>> {
+  let cancelled = false;
   let grace: NodeJS.Timeout | undefined;
   const timer = setTimeout(() => {
+    cancelled = true;
     sendCancel(client, timeoutMs + CANCEL_GRACE_MS);
     grace = setTimeout(() => {
       internals(client).connection.stream.destroy();
     }, CANCEL_GRACE_MS);
   }, timeoutMs);
   try {
-    return await client.query<R>(config);
+    const result = await client.query<R>(config);
+    // A COMMIT waiting for a synchronous standby that is cancelled reports success, with a warning
+    // that it committed here but may not have been replicated: a failover now would lose it. Any
+    // statement that finished only after its cancel was sent is answered as cut, so the caller
+    // retries (with its key) instead of acknowledging what may be lost.
+    if (cancelled) throw new StatementCutError(timeoutMs);
+    return result;
   } finally {
     clearTimeout(timer);
     clearTimeout(grace);
+  }
+}
+
+/** A statement past its bound that still finished: as 57014 (query_canceled), a 503. */
+export class StatementCutError extends Error {
+  readonly code = '57014';
+  constructor(ms: number) {
+    super(`The statement ran past ${ms} ms and was cancelled; its outcome is not acknowledged`);
+    this.name = 'StatementCutError';
   }
 }
