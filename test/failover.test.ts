@@ -55,7 +55,9 @@ async function failoverUnderLoad({ stallReplication, statementTimeoutMs }: Scena
       const database = await createDb(url, { statementTimeoutMs, onIdleError: () => undefined });
       services.push({
         name: attrs,
-        t: testAppOn({ database, url, queries: [], statements: [], close: () => database.close() }, database.db, { DATABASE_URL: url }),
+        t: testAppOn({ database, url, directUrl: url, queries: [], statements: [], close: () => database.close() }, database.db, {
+          DATABASE_URL: url,
+        }),
       });
     }
     const setup = services[0]!.t;

@@ -26,7 +26,9 @@ describe.skipIf(!withPostgres)('an idempotent write under a fault at every state
   beforeAll(async () => {
     t = await startTestApp();
     // The session lookup is left out of the count: the session cache decides whether it runs.
-    faults = await openFaultyDb(t.testDb.url!, (sql) => /\bfrom sessions\b/.test(sql));
+    // Direct: a fault kills the backend a connection was given, which behind a transaction pooler
+    // is not the one its next statement runs on.
+    faults = await openFaultyDb(t.testDb.directUrl!, (sql) => /\bfrom sessions\b/.test(sql));
     faulty = testAppOn(t.testDb, faults.db);
     ({
       token,
@@ -127,7 +129,8 @@ describe.skipIf(!withPostgres)('keyed creates while backends are killed', () => 
   it('every key ends with exactly one project, and every retry gets the 201 of what was committed', async () => {
     // Backends are killed while idle in the pool too; the pool replaces them.
     const t = await startTestApp({}, { onIdleError: () => undefined });
-    const killer = await connectClient(t.testDb.url!);
+    // It must see the real backends; the app's pool may reach them through a pooler.
+    const killer = await connectClient(t.testDb.directUrl!);
     try {
       const { token, user } = await t.newUser();
       const titles = Array.from({ length: 150 }, (_, i) => `load-${i}`);
@@ -190,7 +193,10 @@ describe.skipIf(!withPostgres || !canRunPrivatePostgres())('keyed creates while 
     const database = await createDb(server.url, { onIdleError: () => undefined });
     try {
       await migrate(database.db);
-      const t = testAppOn({ database, url: server.url, queries: [], statements: [], close: () => database.close() }, database.db);
+      const t = testAppOn(
+        { database, url: server.url, directUrl: server.url, queries: [], statements: [], close: () => database.close() },
+        database.db,
+      );
       const { token, user } = await t.newUser();
       const titles = Array.from({ length: 120 }, (_, i) => `restart-${i}`);
       const send = (title: string) =>

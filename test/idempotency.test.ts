@@ -96,7 +96,9 @@ describe('Idempotency-Key on POST /api/projects', () => {
     const { user, token } = await t.newUser();
     const send = () => t.request('POST', '/api/projects', { token, json: { title: 'Running' }, headers: { 'idempotency-key': 'k-run' } });
     // Another connection holds the key's lock, as the first attempt's transaction does while it runs.
-    const other = await connectClient(t.testDb.url!);
+    // Direct: through a transaction pooler a session lock stays with a server connection the app
+    // may be handed next, and outlives `end()`.
+    const other = await connectClient(t.testDb.directUrl!);
     try {
       await other.query('select pg_advisory_lock($1::bigint)', [keyLockId(`user:${user.id}`, 'k-run')]);
       const busy = await send();

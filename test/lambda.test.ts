@@ -479,7 +479,7 @@ describe.runIf(onPostgres())('schema on PostgreSQL', () => {
     if (admin.kind !== 'postgres') throw new Error('expected PostgreSQL');
     const name = `projects_api_empty_${uniqueName().slice(0, 12)}`;
     await runStatement(admin.adminUrl, `create database ${name}`);
-    const url = databaseUrl(admin.adminUrl, name);
+    const url = databaseUrl(admin.appUrl, name);
     const container = await startContainer({ DATABASE_URL: url });
     try {
       const before = await container.invoke(lambdaEvent(HTTP_JSON, { method: 'POST', path: '/api/users', json: signupBody() }));

@@ -20,7 +20,7 @@ beforeAll(async () => {
   }
   const name = `projects_api_m8_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   await runStatement(spec.adminUrl, `create database ${name}`);
-  database = await createDb(databaseUrl(spec.adminUrl, name));
+  database = await createDb(databaseUrl(spec.appUrl, name));
   drop = () => runStatement(spec.adminUrl, `drop database if exists ${name} with (force)`);
 });
 afterAll(async () => {

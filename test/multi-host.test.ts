@@ -18,7 +18,9 @@ const UNAVAILABLE = {
 /** The service on `url`: its own pool, and the URL through the configuration as a deployment reads it. */
 async function serviceOn(url: string, options: CreateDbOptions = {}): Promise<TestApp> {
   const database = await createDb(url, { onIdleError: () => undefined, ...options });
-  return testAppOn({ database, url, queries: [], statements: [], close: () => database.close() }, database.db, { DATABASE_URL: url });
+  return testAppOn({ database, url, directUrl: url, queries: [], statements: [], close: () => database.close() }, database.db, {
+    DATABASE_URL: url,
+  });
 }
 
 /**

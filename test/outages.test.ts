@@ -70,7 +70,8 @@ describe.skipIf(!withPostgres)('PostgreSQL: lock waits, outages and recovery', (
 
   beforeAll(async () => {
     t = await startTestApp();
-    admin = await connectClient(t.testDb.url!);
+    // The real backends, and other clients of the database, are reached without the app's pooler.
+    admin = await connectClient(t.testDb.directUrl!);
   });
   afterAll(async () => {
     await admin.end();
@@ -83,7 +84,7 @@ describe.skipIf(!withPostgres)('PostgreSQL: lock waits, outages and recovery', (
       ['rolls back', 201],
     ])('the second waits on the lock; when the first %s it gets %i', async (outcome, status) => {
       const { user, token } = await t.newUser();
-      const first = await connectClient(t.testDb.url!);
+      const first = await connectClient(t.testDb.directUrl!);
       try {
         await first.query('begin');
         await first.query(`insert into projects (owner_id, title, title_key) values ($1, 'Held', 'held')`, [user.id]);
@@ -107,7 +108,7 @@ describe.skipIf(!withPostgres)('PostgreSQL: lock waits, outages and recovery', (
 
   it('a backend killed mid-request (57P01) is a 503 with nothing written; the next request succeeds', async () => {
     const { user, token } = await t.newUser();
-    const blocker = await connectClient(t.testDb.url!);
+    const blocker = await connectClient(t.testDb.directUrl!);
     try {
       await blocker.query('begin');
       await blocker.query('lock table projects in access exclusive mode');
@@ -153,7 +154,7 @@ describe.skipIf(!withPostgres)('PostgreSQL: lock waits, outages and recovery', (
 
   it('a statement over the statement timeout (57014) is a 503 with nothing written', async () => {
     const slow = await startTestApp({}, { statementTimeoutMs: 300 });
-    const blocker = await connectClient(slow.testDb.url!);
+    const blocker = await connectClient(slow.testDb.directUrl!);
     try {
       const { user, token } = await slow.newUser();
       await blocker.query('begin');
@@ -172,8 +173,9 @@ describe.skipIf(!withPostgres)('PostgreSQL: lock waits, outages and recovery', (
 
   it('too many connections (53300) is a 503', async () => {
     const role = `pa_limited_${uniqueName('r')}`;
-    await runStatement(t.testDb.url!, `create role ${role} login connection limit 0`);
-    const url = new URL(t.testDb.url!);
+    // Direct: the refusal is the server's; a pooler would refuse a role missing from its auth file itself.
+    await runStatement(t.testDb.directUrl!, `create role ${role} login connection limit 0`);
+    const url = new URL(t.testDb.directUrl!);
     url.username = role;
     const database = await createDb(url.toString(), { max: 1 });
     try {
@@ -183,7 +185,7 @@ describe.skipIf(!withPostgres)('PostgreSQL: lock waits, outages and recovery', (
       expect(res.retryAfter).toBe('2');
     } finally {
       await database.close();
-      await runStatement(t.testDb.url!, `drop role ${role}`);
+      await runStatement(t.testDb.directUrl!, `drop role ${role}`);
     }
   });
 

@@ -133,7 +133,9 @@ describe.skipIf(!withPostgres)('PostgreSQL: a database that refuses writes (defa
   it('reads work, writes and ready are 503 with Retry-After, nothing written, the refused connection dropped; after the reset writes succeed', async () => {
     const t = await startTestApp();
     // Opened before the switch, so its own session stays read-write (it switches the database back).
-    const admin: pg.Client = await connectClient(t.testDb.url!);
+    // Both it and the pool under test connect directly: a pooler would hand either of them server
+    // sessions opened before or after the switch, whichever are free.
+    const admin: pg.Client = await connectClient(t.testDb.directUrl!);
     let database: Database | undefined;
     try {
       const seeded = await seed(t);
@@ -146,7 +148,7 @@ describe.skipIf(!withPostgres)('PostgreSQL: a database that refuses writes (defa
       );
       await admin.query(`alter database ${name} set default_transaction_read_only = on`);
       // A pool opened after the switch: every connection it makes is read-only, as on a demoted primary.
-      database = await createDb(t.testDb.url!, { max: 1 });
+      database = await createDb(t.testDb.directUrl!, { max: 1 });
       const ro = testAppOn(t.testDb, database.db);
       const appBackends = async () =>
         (

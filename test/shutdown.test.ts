@@ -162,7 +162,7 @@ describe.skipIf(!onPostgres())('SIGTERM with a request held in the database', ()
 
   async function holdSignup() {
     const server = await startServer(database.url!);
-    const blocker = await connectClient(database.url!);
+    const blocker = await connectClient(database.directUrl!);
     await blocker.query('begin');
     await blocker.query('lock table users in access exclusive mode');
     const held = sendSignup(server.port, uniqueName('held'));
@@ -172,15 +172,22 @@ describe.skipIf(!onPostgres())('SIGTERM with a request held in the database', ()
       (r) => (settled = `answered ${r.status} ${r.body}`),
       (e: unknown) => (settled = `failed ${String(e)}`),
     );
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const { rows } = await blocker.query<{ n: number }>(
-        `select count(*)::int as n from pg_stat_activity where application_name = 'projects-api' and wait_event_type = 'Lock' and datname = current_database()`,
-      );
-      if (rows[0]?.n === 1) break;
-      if (Date.now() > deadline)
-        throw new Error(`the signup never reached the lock; it ${settled}; server said:\n${server.lines.join('\n')}`);
-      await new Promise((r) => setTimeout(r, 20));
+    // Not the blocker: inside its transaction pg_stat_activity is a snapshot taken at the first
+    // look. Direct, to see the backends behind any pooler.
+    const watcher = await connectClient(database.directUrl!);
+    try {
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const { rows } = await watcher.query<{ n: number }>(
+          `select count(*)::int as n from pg_stat_activity where application_name = 'projects-api' and wait_event_type = 'Lock' and datname = current_database()`,
+        );
+        if (rows[0]?.n === 1) break;
+        if (Date.now() > deadline)
+          throw new Error(`the signup never reached the lock; it ${settled}; server said:\n${server.lines.join('\n')}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      await watcher.end();
     }
     return { server, blocker, held };
   }

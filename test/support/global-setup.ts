@@ -8,7 +8,12 @@ import { buildLambdaArtifact, type LambdaArtifact } from './lambda.ts';
 import { runStatement } from './pg-client.ts';
 import { databaseUrl } from './postgres-url.ts';
 
-export type TestDatabase = { kind: 'pglite'; dumpPath: string } | { kind: 'postgres'; adminUrl: string; template: string };
+/**
+ * On PostgreSQL, `appUrl` is how the app and the tests' own queries reach the server (a pooler in
+ * one CI run) and `adminUrl` reaches it directly: creating and dropping databases, and seeing or
+ * ending the real backends, which a pooler hides.
+ */
+export type TestDatabase = { kind: 'pglite'; dumpPath: string } | { kind: 'postgres'; adminUrl: string; appUrl: string; template: string };
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -34,17 +39,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
 /**
  * Migrates once per run: on PGlite into a data-directory dump each test file loads (initdb costs
  * seconds, loading a dump a fraction of one); on PostgreSQL (TEST_DATABASE_URL) into a template
- * database each test file clones.
+ * database each test file clones. TEST_ADMIN_DATABASE_URL, when set, is the same server reached
+ * directly (TEST_DATABASE_URL then names a pooler in front of it).
  */
 async function setupDatabase(project: TestProject): Promise<() => Promise<void>> {
-  const adminUrl = process.env.TEST_DATABASE_URL;
-  if (adminUrl) {
+  const appUrl = process.env.TEST_DATABASE_URL;
+  if (appUrl) {
+    const adminUrl = process.env.TEST_ADMIN_DATABASE_URL ?? appUrl;
     const template = `projects_api_tpl_${process.pid}_${Date.now()}`;
     await runStatement(adminUrl, `create database ${template}`);
     const database = await createDb(databaseUrl(adminUrl, template), { max: 1 });
     await migrate(database.db);
     await database.close();
-    project.provide('testDatabase', { kind: 'postgres', adminUrl, template });
+    project.provide('testDatabase', { kind: 'postgres', adminUrl, appUrl, template });
     return () => runStatement(adminUrl, `drop database if exists ${template} with (force)`);
   }
   const database = await createDb('pglite://memory');

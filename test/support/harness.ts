@@ -15,6 +15,11 @@ export interface TestDatabase {
   database: Database;
   /** Where another client can reach this database; only PostgreSQL can be shared. */
   url: string | undefined;
+  /**
+   * The same database without the pooler that `url` may go through: for what must see or end the
+   * real backends (pg_stat_activity, pg_locks, pg_terminate_backend). Equal to `url` without one.
+   */
+  directUrl: string | undefined;
   queries: string[];
   /** The same queries with their parameters, to run again (EXPLAIN). */
   statements: { sql: string; parameters: readonly unknown[] }[];
@@ -39,15 +44,16 @@ export async function openTestDatabase(options: TestDbOptions = {}): Promise<Tes
   };
   if (spec.kind === 'pglite') {
     const database = await createDb('pglite://memory', { ...options, loadDataDir: new Blob([readFileSync(spec.dumpPath)]), log });
-    return { database, url: undefined, queries, statements, close: () => database.close() };
+    return { database, url: undefined, directUrl: undefined, queries, statements, close: () => database.close() };
   }
   const name = `projects_api_t_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   await runStatement(spec.adminUrl, `create database ${name} template ${spec.template}`);
-  const url = databaseUrl(spec.adminUrl, name);
+  const url = databaseUrl(spec.appUrl, name);
   const database = await createDb(url, { ...options, log });
   return {
     database,
     url,
+    directUrl: databaseUrl(spec.adminUrl, name),
     queries,
     statements,
     close: async () => {
