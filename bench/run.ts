@@ -6,7 +6,8 @@ import { drive, type Load } from './load.ts';
 import { judge, summarise, svgChart, table, type BenchReport, type Sample } from './report.ts';
 import { RAW_INSERT_ROW, scenarios, seed } from './scenarios.ts';
 import { buildPeers, scratchDatabase, start, stop } from './servers.ts';
-import { CONNECTIONS, DURATION, ON_POSTGRES, ONLY, PORT, ROOT, ROUNDS } from './settings.ts';
+import { canRunPgBouncer, PgBouncer } from '../test/support/pgbouncer.ts';
+import { CONNECTIONS, DATABASE_URL, DURATION, ON_POSTGRES, ONLY, PORT, ROOT, ROUNDS } from './settings.ts';
 
 function log(message: string): void {
   process.stderr.write(`${message}\n`);
@@ -19,6 +20,16 @@ async function main(): Promise<void> {
   const scratch = await scratchDatabase();
   const postgresDatabase = ON_POSTGRES ? scratch.name : undefined;
   const children = new Set<ChildProcess>();
+  // Sized like the service's own pool, so the pooler adds its hop and not a queue.
+  const pooler =
+    ON_POSTGRES && canRunPgBouncer()
+      ? await PgBouncer.start({
+          mode: 'transaction',
+          targetHost: new URL(DATABASE_URL).hostname,
+          targetPort: Number(new URL(DATABASE_URL).port || 5432),
+          defaultPoolSize: 10,
+        })
+      : undefined;
   try {
     log(`database: ${ON_POSTGRES ? 'postgres' : 'pglite'}; ${CONNECTIONS} connections, ${DURATION} s per scenario, ${ROUNDS} rounds`);
     const launch = async (script: string, env: Record<string, string>) => {
@@ -51,7 +62,8 @@ async function main(): Promise<void> {
       postgresDatabase,
       serve,
       // The service as `npm start` runs it: the esbuild bundle on plain node (`npm run bench` builds it).
-      service: (load) => serve('dist/server.mjs', load, SERVICE_ENV),
+      service: (load, env = {}) => serve('dist/server.mjs', load, { ...SERVICE_ENV, ...env }),
+      pooledUrl: pooler?.url(scratch.name, new URL(DATABASE_URL).username || 'postgres'),
     });
     const entries = all.filter((e) => ONLY?.includes(e.name) ?? true);
     const samples = new Map<string, Sample[]>(entries.map((e) => [e.name, []]));
@@ -81,6 +93,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${table(report)}\n\nwritten: ${stem}.json, ${stem}.svg\n`);
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await pooler?.stop();
     await scratch.drop();
   }
 }

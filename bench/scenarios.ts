@@ -52,8 +52,10 @@ export interface ScenarioContext {
   postgresDatabase: string | undefined;
   /** Runs the built script `script` in a fresh process and drives it with `load`. */
   serve: (script: string, load: Load) => Promise<Sample>;
-  /** The same for the service, as `npm start` runs it. */
-  service: (load: Load) => Promise<Sample>;
+  /** The same for the service, as `npm start` runs it, with `env` on top of the bench's. */
+  service: (load: Load, env?: Record<string, string>) => Promise<Sample>;
+  /** The scratch database through a PgBouncer in transaction mode (PostgreSQL with pgbouncer installed). */
+  pooledUrl: string | undefined;
 }
 
 /**
@@ -61,7 +63,7 @@ export interface ScenarioContext {
  * peer it is compared with, so a slow minute of this shared machine lands on both sides of a ratio.
  * `bound` is what bounds the scenario (its chart bar); `atLeast` are issue 11's targets.
  */
-export function scenarios({ seed: seeded, databaseUrl, postgresDatabase, serve, service }: ScenarioContext): Scenario[] {
+export function scenarios({ seed: seeded, databaseUrl, postgresDatabase, serve, service, pooledUrl }: ScenarioContext): Scenario[] {
   const auth = { authorization: `Bearer ${seeded.token}` };
   let seq = 0;
   const unique = () => `${process.pid.toString(36)}${(seq++).toString(36)}`;
@@ -120,6 +122,28 @@ export function scenarios({ seed: seeded, databaseUrl, postgresDatabase, serve, 
       p99AtMostMs: 25,
       run: () => service(create),
     },
+    ...(ON_POSTGRES
+      ? [
+          {
+            // What unnamed statements (the default, safe behind any pooler) cost against named ones.
+            name: 'create with prepared statements',
+            kind: 'service' as const,
+            bound: 'Hono + pg create',
+            run: () => service(create, { DB_PREPARED_STATEMENTS: 'true' }),
+          },
+        ]
+      : []),
+    ...(pooledUrl === undefined
+      ? []
+      : [
+          {
+            name: 'create via PgBouncer (transaction)',
+            kind: 'service' as const,
+            bound: 'create project',
+            atLeast: [['create project', 0.8]] as [string, number][],
+            run: () => service(create, { DATABASE_URL: pooledUrl }),
+          },
+        ]),
     ...(ON_POSTGRES
       ? [
           { name: 'Hono + pg create', kind: 'peer' as const, run: () => serve('dist/bench/peers/hono.mjs', create) },
