@@ -4,7 +4,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { AppError, validationError } from '../errors/app-error.ts';
 import type { AppDeps, AppEnv } from '../http/app-deps.ts';
-import { findKey, keyLockId, storeResponse, tryLockKey, type StoredKey } from './idempotency.repository.ts';
+import { confirmKey, findKey, keyLockId, storeResponse, tryLockKey, type StoredKey } from './idempotency.repository.ts';
 
 const HEADER = 'Idempotency-Key';
 const KEY_SHAPE = /^[\x21-\x7E]{1,255}$/;
@@ -67,7 +67,10 @@ export function idempotency(deps: AppDeps, options: IdempotencyOptions = {}): Mi
 
     if (options.prepare) {
       const earlier = await findKey(db, entry.scope, key);
-      if (earlier) return replay(c, earlier, entry.fingerprint);
+      if (earlier) {
+        await confirmKey(db, entry.scope, key);
+        return replay(c, earlier, entry.fingerprint);
+      }
       await options.prepare(c);
     }
     let stored: StoredKey | undefined;
@@ -75,7 +78,10 @@ export function idempotency(deps: AppDeps, options: IdempotencyOptions = {}): Mi
       await db.transaction().execute(async (trx) => {
         if (!(await tryLockKey(trx, keyLockId(entry.scope, key)))) throw new AppError('IDEMPOTENCY_KEY_IN_USE', { field: HEADER });
         stored = await findKey(trx, entry.scope, key);
-        if (stored) return;
+        if (stored) {
+          await confirmKey(trx, entry.scope, key);
+          return;
+        }
         c.set('db', trx);
         try {
           await next();

@@ -45,6 +45,22 @@ export function findKey(db: Kysely<DB>, scope: string, key: string): Promise<Sto
 }
 
 /**
+ * Makes the key's recorded outcome durable before it is replayed: a write to its row, so the
+ * commit waits for synchronous replication like the one that recorded it. A read
+ * alone does not wait, and the outcome may have committed on the primary only (its commit's wait
+ * for the standby was cancelled): replayed, and then lost to a failover, it would be an
+ * acknowledged create that is gone. On a node that refuses writes this is a 503, not a replay.
+ */
+export async function confirmKey(db: Kysely<DB>, scope: string, key: string): Promise<void> {
+  await db
+    .updateTable('idempotency_keys')
+    .set({ created_at: sql<Date>`created_at` })
+    .where('scope', '=', scope)
+    .where('key', '=', key)
+    .execute();
+}
+
+/**
  * Records a request's outcome under its key, replacing only an expired one: a live outcome
  * recorded first stays.
  */
