@@ -125,7 +125,7 @@ export function createApp({
   };
   const app = createRouter();
 
-  app.use(requestContext(logger, config.defaultLocale, (c) => requestedScheme(c, connectionScheme(c), hops)));
+  app.use(requestContext(logger, config.defaultLocale, (c) => requestedScheme(c, connectionScheme(c), hops), deps.clientIp));
   app.use(async (c, next) => {
     c.set('db', db);
     await next();
