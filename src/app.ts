@@ -71,9 +71,8 @@ const OPENAPI_INFO = {
       'Failures use one envelope (or RFC 9457 problem details with `Accept: application/problem+json`); ' +
       'messages are Korean by default and English with `Accept-Language: en`. The full contract is ' +
       '`docs/spec.md` in the repository.',
-    // The package is private and the repository grants no licence (its owner may choose one);
-    // the link explains what that means.
-    license: { name: 'No license: all rights reserved', url: 'https://choosealicense.com/no-permission/' },
+    // OpenAPI 3.1 names the licence by its SPDX identifier (the LICENSE file at the repository's root).
+    license: { name: 'MIT', identifier: 'MIT' },
     contact: { name: 'projects-api maintainers' },
   },
   // The host the document was fetched from, whichever that is (local, behind a proxy, API Gateway).
@@ -125,7 +124,7 @@ export function createApp({
   };
   const app = createRouter();
 
-  app.use(requestContext(logger, config.defaultLocale, (c) => requestedScheme(c, connectionScheme(c), hops)));
+  app.use(requestContext(logger, config.defaultLocale, (c) => requestedScheme(c, connectionScheme(c), hops), deps.clientIp));
   app.use(async (c, next) => {
     c.set('db', db);
     await next();
