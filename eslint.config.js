@@ -75,11 +75,13 @@ export default defineConfig(
   },
   layer(
     ['src/config.ts', 'src/logger.ts', 'src/canonical.ts', 'src/database-url.ts'],
-    ['errors', 'db', 'auth', 'http', ...FEATURES, ...TOP],
+    ['errors', 'db', 'observability', 'auth', 'http', ...FEATURES, ...TOP],
     'config.ts, logger.ts, canonical.ts and database-url.ts',
   ),
-  layer(['src/errors/**'], ['db', 'auth', 'http', ...FEATURES, ...TOP], 'src/errors'),
+  layer(['src/errors/**'], ['db', 'observability', 'auth', 'http', ...FEATURES, ...TOP], 'src/errors'),
   layer(['src/db/**'], ['errors', 'auth', 'http', ...FEATURES, ...TOP], 'src/db'),
+  // Metrics and traces: below src/auth, above src/db (whose errors they classify).
+  layer(['src/observability/**'], ['auth', 'http', ...FEATURES, ...TOP], 'src/observability'),
   layer(['src/auth/**'], ['http', ...FEATURES, ...TOP], 'src/auth'),
   layer(['src/http/**'], [...FEATURES, ...TOP], 'src/http'),
   // Login and logout stand above users (they check a password); nothing else reaches them.

@@ -8,6 +8,8 @@ import { renderError } from './http/render-error.ts';
 import { toAppError } from './http/to-app-error.ts';
 import { healthRoutes } from './health/health.routes.ts';
 import { createLogger } from './logger.ts';
+import type { Metrics } from './observability/metrics.ts';
+import { requestMetrics } from './observability/metrics-middleware.ts';
 import { docsRoutes } from './http/docs.ts';
 import { hasDotSegment } from './http/dot-segments.ts';
 import type { AppDeps, AppEnv } from './http/app-deps.ts';
@@ -54,6 +56,8 @@ export interface CreateAppOptions {
   readBody?: BodyReader;
   /** The built web page, served at `/`; loaded by the entry point (see loadWebAssets). None by default. */
   webAssets?: WebAssets;
+  /** Where every request is counted and timed; none by default (nothing is recorded nobody reads). */
+  metrics?: Metrics;
 }
 
 /** How long a caller identified by this instance is believed without asking the database again. */
@@ -110,6 +114,7 @@ export function createApp({
   readBody = readWebBody,
   webAssets = new Map(),
   connectionScheme = urlScheme,
+  metrics,
 }: CreateAppOptions) {
   const hops = config.trustProxyHops;
   const deps: AppDeps = {
@@ -124,6 +129,7 @@ export function createApp({
   };
   const app = createRouter();
 
+  if (metrics) app.use(requestMetrics(metrics));
   app.use(requestContext(logger, config.defaultLocale, (c) => requestedScheme(c, connectionScheme(c), hops), deps.clientIp));
   app.use(async (c, next) => {
     c.set('db', db);

@@ -17,6 +17,7 @@ const proxyHops = z
 
 const ConfigSchema = z.object({
   PORT: integer(1, 65535).default(8080),
+  METRICS_PORT: integer(1, 65535).optional(),
   DATABASE_URL: z
     .string()
     .regex(/^(postgres(ql)?|pglite):\/\/./, 'must start with postgres://, postgresql:// or pglite://')
@@ -55,6 +56,8 @@ const ConfigSchema = z.object({
 /** Parsed configuration (docs/spec.md §2). */
 export interface Config {
   port: number;
+  /** Where `/metrics` is served, on a listener of its own; none when unset. */
+  metricsPort: number | undefined;
   databaseUrl: string;
   defaultLocale: 'ko' | 'en';
   cookieSecure: 'true' | 'false' | 'auto';
@@ -118,8 +121,10 @@ export function loadConfig(
     throw new ConfigError(`Invalid configuration: ${name} ${issue?.message ?? 'is invalid'}`);
   }
   const e = result.data;
+  if (e.METRICS_PORT === e.PORT) throw new ConfigError('Invalid configuration: METRICS_PORT must differ from PORT');
   return {
     port: e.PORT,
+    metricsPort: e.METRICS_PORT,
     databaseUrl: e.DATABASE_URL,
     defaultLocale: e.DEFAULT_LOCALE,
     cookieSecure: e.COOKIE_SECURE,

@@ -16,9 +16,19 @@ import type { DB } from './schema.ts';
  */
 const PGLITE_SHARED_BUFFERS = '32MB';
 
-/** An open database: the Kysely handle and how to close it. */
+/** A process's database connections right now; what it cannot know of (PGlite's queue) is left out. */
+export interface PoolStats {
+  /** Open connections. */
+  total: number;
+  idle?: number;
+  /** Queries waiting for a connection. */
+  waiting?: number;
+}
+
+/** An open database: the Kysely handle, its connections' state and how to close it. */
 export type Database = {
   db: Kysely<DB>;
+  pool: () => PoolStats;
   close(): Promise<void>;
 } & ({ kind: 'pglite'; pglite: PGlite } | { kind: 'postgres' });
 
@@ -45,10 +55,11 @@ export interface CreateDbOptions {
 
 /**
  * The database the configuration names, with its pool size, statement bound and statement naming; a failed idle
- * connection is logged and replaced. What both entry points (Node server, Lambda) open.
+ * connection is logged and replaced. What both entry points (Node server, Lambda) open; `log` sees every query.
  */
-export function openConfiguredDb(config: Config, logger: Logger): Promise<Database> {
+export function openConfiguredDb(config: Config, logger: Logger, options: Pick<CreateDbOptions, 'log'> = {}): Promise<Database> {
   return createDb(config.databaseUrl, {
+    ...options,
     max: config.dbPoolMax,
     statementTimeoutMs: config.dbStatementTimeoutMs,
     preparedStatements: config.dbPreparedStatements,
@@ -90,7 +101,8 @@ export async function createDb(url: string, options: CreateDbOptions = {}): Prom
     await pglite.waitReady;
     // The dialect serialises connections: PGlite has exactly one, so requests queue for it.
     const db = kysely(new PGliteDialect(pglite));
-    return { db, kind: 'pglite', pglite, close: () => db.destroy() };
+    // One connection, always open.
+    return { db, kind: 'pglite', pglite, pool: () => ({ total: 1 }), close: () => db.destroy() };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     const statementTimeoutMs = options.statementTimeoutMs ?? 5_000;
@@ -101,7 +113,7 @@ export async function createDb(url: string, options: CreateDbOptions = {}): Prom
       ...(options.onIdleError && { onIdleError: options.onIdleError }),
     });
     const db = kysely(new PgDialect({ hosts, statementTimeoutMs, preparedStatements: options.preparedStatements ?? false }));
-    return { db, kind: 'postgres', close: () => db.destroy() };
+    return { db, kind: 'postgres', pool: () => hosts.stats(), close: () => db.destroy() };
   }
   throw new Error(`Unsupported database URL: ${redactUrl(url)}`);
 }

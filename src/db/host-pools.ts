@@ -61,6 +61,22 @@ export class HostPools {
     return pool !== undefined && pool.idleCount > 0 && pool.waitingCount === 0;
   }
 
+  /**
+   * The connections of the hosts' pools (only the current one holds any for long: a host that
+   * failed to connect has none, one left behind is ended) and the queries queued for one; read at
+   * each metrics scrape.
+   */
+  stats(): { total: number; idle: number; waiting: number } {
+    const stats = { total: 0, idle: 0, waiting: 0 };
+    for (const pool of this.#pools) {
+      if (pool === undefined) continue;
+      stats.total += pool.totalCount;
+      stats.idle += pool.idleCount;
+      stats.waiting += pool.waitingCount;
+    }
+    return stats;
+  }
+
   async connect(): Promise<pg.PoolClient> {
     let failure: unknown;
     // Read once: a concurrent connect may move `#current` while this one walks the list, and each

@@ -6,6 +6,8 @@ import { migrate } from '../db/migrations.ts';
 import { loadWebAssets } from '../http/web-page.ts';
 import { createLogger, StdoutLog } from '../logger.ts';
 import { runMaintenance } from '../maintenance.ts';
+import { Metrics } from '../observability/metrics.ts';
+import { startMetricsServer } from '../observability/metrics-server.ts';
 import { NODE_APP_BINDINGS, startNodeServer } from './node-server.ts';
 import { startupFailure } from './startup-failure.ts';
 
@@ -31,11 +33,24 @@ function configOrExit(): Config {
 const config = configOrExit();
 const logOutput = new StdoutLog();
 const logger = createLogger(config.logLevel, logOutput);
-const database = await openConfiguredDb(config, logger).catch((err: unknown) => exitWith(startupFailure('database', err, config)));
+// Recorded only when something can read them.
+const metrics = config.metricsPort === undefined ? undefined : new Metrics();
+const database = await openConfiguredDb(config, logger, metrics && { log: metrics.observeQuery }).catch((err: unknown) =>
+  exitWith(startupFailure('database', err, config)),
+);
+metrics?.watchPool(database.pool);
 await migrate(database.db).catch((err: unknown) => exitWith(startupFailure('migrate', err, config)));
 // dist/server.mjs finds the page the same build wrote next to it.
 const webAssets = loadWebAssets(fileURLToPath(new URL('web', import.meta.url)));
-const app = createApp({ db: database.db, config, logger, ...NODE_APP_BINDINGS, webAssets });
+const app = createApp({ db: database.db, config, logger, ...NODE_APP_BINDINGS, webAssets, ...(metrics && { metrics }) });
+
+// Never on the public port: see startMetricsServer.
+const metricsServer =
+  metrics && config.metricsPort !== undefined
+    ? startMetricsServer(metrics, config.metricsPort, (port) => {
+        logger.info({ port }, 'serving metrics');
+      }).once('error', (err) => exitWith(startupFailure('listen-metrics', err, config)))
+    : undefined;
 
 let listening = false;
 const server = startNodeServer(app, config.port, {}, (port) => {
@@ -102,6 +117,11 @@ function shutdown(signal: string): void {
           server.closeIdleConnections();
         }, 50)
       : undefined;
+  // The scraper's keep-alive connection would hold the metrics listener open.
+  if (metricsServer) {
+    metricsServer.close();
+    metricsServer.closeAllConnections();
+  }
   server.close(() => {
     clearInterval(idleSweep);
     database.close().then(

@@ -3,7 +3,7 @@ import { sqlState } from '../db/driver-errors.ts';
 import { redactUrl } from '../db/database.ts';
 
 /** What the Node server was doing when start-up failed. */
-export type StartupStage = 'database' | 'migrate' | 'listen';
+export type StartupStage = 'database' | 'migrate' | 'listen' | 'listen-metrics';
 
 // The first round trip of start-up is the migration; these mean it never reached PostgreSQL's
 // SQL layer: sockets, the wrapper's connection timeouts, the connection exceptions (08),
@@ -47,11 +47,12 @@ function reason(err: unknown): string {
  */
 export function startupFailure(stage: StartupStage, err: unknown, config: Config): string {
   const database = `DATABASE_URL (${redactUrl(config.databaseUrl)})`;
-  if (stage === 'listen') {
+  if (stage === 'listen' || stage === 'listen-metrics') {
+    const port = stage === 'listen' ? `PORT ${config.port}` : `METRICS_PORT ${config.metricsPort}`;
     const code = codeOf(err);
-    if (code === 'EADDRINUSE') return `Cannot listen: PORT ${config.port} is already in use`;
-    if (code === 'EACCES') return `Cannot listen: PORT ${config.port} needs privileges this process does not have`;
-    return `Cannot listen on PORT ${config.port}: ${reason(err)}`;
+    if (code === 'EADDRINUSE') return `Cannot listen: ${port} is already in use`;
+    if (code === 'EACCES') return `Cannot listen: ${port} needs privileges this process does not have`;
+    return `Cannot listen on ${port}: ${reason(err)}`;
   }
   if (stage === 'migrate' && !isConnectFailure(err)) return `Migration failed on ${database}: ${reason(err)}`;
   if (config.databaseUrl.startsWith('pglite://')) return `Cannot open the database at ${database}: ${reason(err)}`;

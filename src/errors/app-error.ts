@@ -24,6 +24,10 @@ export interface AppErrorDetail {
   /** Free alternatives to a taken username (advice only). */
   suggestions?: string[];
   headers?: Record<string, string>;
+  /** Which rate limit refused the request (a 429), for the metrics; never rendered. */
+  limit?: string;
+  /** The failure behind the error (a 503's driver error), for the metrics; never rendered. */
+  cause?: unknown;
 }
 
 /** An expected failure with a stable code; anything else thrown becomes INTERNAL_ERROR. */

@@ -48,7 +48,7 @@ export function healthRoutes() {
         await WRITABLE.execute(c.get('db'));
       } catch (err) {
         requestLogger(c).warn({ err }, 'database not ready');
-        throw new AppError('SERVICE_UNAVAILABLE', { headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) } });
+        throw new AppError('SERVICE_UNAVAILABLE', { headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) }, cause: err });
       }
       return c.json(successBody({ status: 'ready' as const }), 200);
     });

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { AuthDeps, AuthEnv } from '../auth/caller.ts';
 import type { DB } from '../db/schema.ts';
+import type { AppError } from '../errors/app-error.ts';
 import type { Locale } from '../errors/messages.ts';
 import type { BodyReader } from './body-reader.ts';
 
@@ -15,6 +16,8 @@ export interface AppEnv {
     logger: Logger;
     /** What this request's queries run on: the app's pool, or the transaction of a keyed write. */
     db: Kysely<DB>;
+    /** The error the response renders, once renderError has run: what the metrics count. */
+    failure?: AppError;
   };
 }
 

@@ -18,6 +18,7 @@ function wantsProblem(c: Context): boolean {
  * client asks for `application/problem+json`. The message is `[Reason-Phrase] <localized text>`.
  */
 export function renderError(c: Context<AppEnv>, err: AppError): Response {
+  c.set('failure', err);
   const locale = c.get('locale') ?? 'ko';
   const requestId = c.get('requestId');
   const { status, text: codeText } = ERRORS[err.code];

@@ -26,7 +26,10 @@ export function toAppError(err: unknown): { error: AppError; fault: boolean } {
     return code ? { error: new AppError(code), fault: false } : { error: new AppError('INTERNAL_ERROR'), fault: true };
   }
   if (isDatabaseUnavailable(err)) {
-    return { error: new AppError('SERVICE_UNAVAILABLE', { headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) } }), fault: true };
+    return {
+      error: new AppError('SERVICE_UNAVAILABLE', { headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) }, cause: err }),
+      fault: true,
+    };
   }
   const gone = foreignKeyViolation(err);
   if (gone) return { error: new AppError(gone), fault: false };

@@ -31,7 +31,7 @@ export async function logIn(db: Kysely<DB>, config: Config, callers: CallerCache
   const budgeted = config.rateLimitLoginFailures > 0;
   if (budgeted) {
     const count = await hit(db, failures, window);
-    if (count.hits > config.rateLimitLoginFailures) throw rateLimited(count);
+    if (count.hits > config.rateLimitLoginFailures) throw rateLimited(count, 'login_failures');
   }
   const user = await findUserByLogin(db, { username: canonicalUsername(login), email: canonicalEmail(login) });
   if (!(await verifyPassword(user?.password_hash, password)) || !user) throw new AppError('INVALID_CREDENTIALS');
