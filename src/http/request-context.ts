@@ -4,7 +4,7 @@ import type { Caller } from '../auth/caller.ts';
 import type { Locale } from '../errors/messages.ts';
 import type { AppEnv } from './app-deps.ts';
 import { negotiateLocale } from './locale.ts';
-import { routePattern } from './route-pattern.ts';
+import { routePattern } from '../observability/route-pattern.ts';
 
 // A client's id is echoed only when it is short and plain, so it cannot forge log structure.
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
