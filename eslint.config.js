@@ -80,6 +80,8 @@ export default defineConfig(
   ),
   layer(['src/errors/**'], ['db', 'auth', 'http', ...FEATURES, ...TOP], 'src/errors'),
   layer(['src/db/**'], ['errors', 'auth', 'http', ...FEATURES, ...TOP], 'src/db'),
+  // Metrics and traces: above config and the logger, below http (which wires them in).
+  layer(['src/observability/**'], ['errors', 'auth', 'http', ...FEATURES, ...TOP], 'src/observability'),
   layer(['src/auth/**'], ['http', ...FEATURES, ...TOP], 'src/auth'),
   layer(['src/http/**'], [...FEATURES, ...TOP], 'src/http'),
   // Login and logout stand above users (they check a password); nothing else reaches them.

@@ -23,6 +23,7 @@ import { CallerCache } from './auth/caller-cache.ts';
 import { sessionsRoutes } from './sessions/sessions.routes.ts';
 import { usersRoutes } from './users/users.routes.ts';
 import { gatewayCaller } from './users/users.service.ts';
+import type { RequestTracing } from './observability/tracing.ts';
 
 export interface CreateAppOptions {
   db: Kysely<DB>;
@@ -54,6 +55,8 @@ export interface CreateAppOptions {
   readBody?: BodyReader;
   /** The built web page, served at `/`; loaded by the entry point (see loadWebAssets). None by default. */
   webAssets?: WebAssets;
+  /** A span per request when tracing is on (see startTracing); none when undefined. */
+  tracing?: RequestTracing;
 }
 
 /** How long a caller identified by this instance is believed without asking the database again. */
@@ -111,6 +114,7 @@ export function createApp({
   readBody = readWebBody,
   webAssets = new Map(),
   connectionScheme = urlScheme,
+  tracing,
 }: CreateAppOptions) {
   const hops = config.trustProxyHops;
   const deps: AppDeps = {
@@ -125,6 +129,8 @@ export function createApp({
   };
   const app = createRouter();
 
+  // First, so the span covers every other middleware and the error handler's answer.
+  if (tracing) app.use(tracing.middleware);
   app.use(requestContext(logger, config.defaultLocale, (c) => requestedScheme(c, connectionScheme(c), hops)));
   app.use(async (c, next) => {
     c.set('db', db);

@@ -45,10 +45,12 @@ export interface CreateDbOptions {
 
 /**
  * The database the configuration names, with its pool size, statement bound and statement naming; a failed idle
- * connection is logged and replaced. What both entry points (Node server, Lambda) open.
+ * connection is logged and replaced. What both entry points (Node server, Lambda) open; `hooks.log` is
+ * left unset (no per-query work) unless the entry point traces statements.
  */
-export function openConfiguredDb(config: Config, logger: Logger): Promise<Database> {
+export function openConfiguredDb(config: Config, logger: Logger, hooks: Pick<CreateDbOptions, 'log'> = {}): Promise<Database> {
   return createDb(config.databaseUrl, {
+    ...hooks,
     max: config.dbPoolMax,
     statementTimeoutMs: config.dbStatementTimeoutMs,
     preparedStatements: config.dbPreparedStatements,

@@ -6,6 +6,7 @@ import { migrate } from '../db/migrations.ts';
 import { loadWebAssets } from '../http/web-page.ts';
 import { createLogger, StdoutLog } from '../logger.ts';
 import { runMaintenance } from '../maintenance.ts';
+import { startTracing } from '../observability/tracing.ts';
 import { NODE_APP_BINDINGS, startNodeServer } from './node-server.ts';
 import { startupFailure } from './startup-failure.ts';
 
@@ -31,11 +32,14 @@ function configOrExit(): Config {
 const config = configOrExit();
 const logOutput = new StdoutLog();
 const logger = createLogger(config.logLevel, logOutput);
-const database = await openConfiguredDb(config, logger).catch((err: unknown) => exitWith(startupFailure('database', err, config)));
+const tracing = await startTracing(config, logger);
+const database = await openConfiguredDb(config, logger, tracing && { log: tracing.requests.queryLog }).catch((err: unknown) =>
+  exitWith(startupFailure('database', err, config)),
+);
 await migrate(database.db).catch((err: unknown) => exitWith(startupFailure('migrate', err, config)));
 // dist/server.mjs finds the page the same build wrote next to it.
 const webAssets = loadWebAssets(fileURLToPath(new URL('web', import.meta.url)));
-const app = createApp({ db: database.db, config, logger, ...NODE_APP_BINDINGS, webAssets });
+const app = createApp({ db: database.db, config, logger, ...NODE_APP_BINDINGS, webAssets, tracing: tracing?.requests });
 
 let listening = false;
 const server = startNodeServer(app, config.port, {}, (port) => {
@@ -104,7 +108,8 @@ function shutdown(signal: string): void {
       : undefined;
   server.close(() => {
     clearInterval(idleSweep);
-    database.close().then(
+    // The last spans (the drained requests') are exported before the process exits.
+    Promise.all([database.close(), tracing?.shutdown()]).then(
       () => {
         logger.info('stopped');
         exit(0);

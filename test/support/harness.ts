@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Kysely } from 'kysely';
+import type { Kysely, LogEvent } from 'kysely';
 import { inject } from 'vitest';
 import { createApp, type App, type CreateAppOptions } from '../../src/app.ts';
 import { LIMITS_OFF, loadConfig } from '../../src/config.ts';
@@ -31,16 +31,20 @@ export function onPostgres(): boolean {
   return inject('testDatabase').kind === 'postgres';
 }
 
-export type TestDbOptions = Pick<CreateDbOptions, 'max' | 'acquireTimeoutMs' | 'statementTimeoutMs' | 'preparedStatements' | 'onIdleError'>;
+export type TestDbOptions = Pick<
+  CreateDbOptions,
+  'max' | 'acquireTimeoutMs' | 'statementTimeoutMs' | 'preparedStatements' | 'onIdleError' | 'log'
+>;
 
 /** Clones the run's migrated database: a PGlite dump, or a PostgreSQL template database. */
 export async function openTestDatabase(options: TestDbOptions = {}): Promise<TestDatabase> {
   const spec = inject('testDatabase');
   const queries: string[] = [];
   const statements: TestDatabase['statements'] = [];
-  const log = (event: { level: string; query: { sql: string; parameters: readonly unknown[] } }) => {
+  const log = (event: LogEvent) => {
     queries.push(event.query.sql);
     statements.push({ sql: event.query.sql, parameters: event.query.parameters });
+    options.log?.(event);
   };
   if (spec.kind === 'pglite') {
     const database = await createDb('pglite://memory', { ...options, loadDataDir: new Blob([readFileSync(spec.dumpPath)]), log });
