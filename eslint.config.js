@@ -80,7 +80,8 @@ export default defineConfig(
   ),
   layer(['src/errors/**'], ['db', 'observability', 'auth', 'http', ...FEATURES, ...TOP], 'src/errors'),
   layer(['src/db/**'], ['errors', 'auth', 'http', ...FEATURES, ...TOP], 'src/db'),
-  // Metrics and traces: below src/auth, above src/db (whose errors they classify).
+  // Metrics and traces: below src/auth and src/http (which wire them in), above src/db and
+  // src/errors (whose errors they classify).
   layer(['src/observability/**'], ['auth', 'http', ...FEATURES, ...TOP], 'src/observability'),
   layer(['src/auth/**'], ['http', ...FEATURES, ...TOP], 'src/auth'),
   layer(['src/http/**'], [...FEATURES, ...TOP], 'src/http'),

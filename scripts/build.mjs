@@ -73,8 +73,13 @@ async function buildLambda() {
   rmSync(LAMBDA_DIR, { recursive: true, force: true });
   await build({
     ...common,
-    entryPoints: [join(ROOT, 'src/entry/lambda.ts')],
-    outfile: join(LAMBDA_DIR, 'index.mjs'),
+    entryPoints: { index: join(ROOT, 'src/entry/lambda.ts') },
+    outdir: LAMBDA_DIR,
+    // What is only import()ed (the OpenTelemetry SDK, when tracing is configured) goes in chunks
+    // of its own, so a cold start without it does not even parse it.
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
     minify: true,
     external: LAMBDA_EXTERNAL,
     // Bundled CommonJS packages (pg, pino) call require() for Node's built-ins.

@@ -25,6 +25,7 @@ import { CallerCache } from './auth/caller-cache.ts';
 import { sessionsRoutes } from './sessions/sessions.routes.ts';
 import { usersRoutes } from './users/users.routes.ts';
 import { gatewayCaller } from './users/users.service.ts';
+import type { RequestTracing } from './observability/tracing.ts';
 
 export interface CreateAppOptions {
   db: Kysely<DB>;
@@ -58,6 +59,8 @@ export interface CreateAppOptions {
   webAssets?: WebAssets;
   /** Where every request is counted and timed; none by default (nothing is recorded nobody reads). */
   metrics?: Metrics;
+  /** A span per request when tracing is on (see startTracing); none when undefined. */
+  tracing?: RequestTracing;
 }
 
 /** How long a caller identified by this instance is believed without asking the database again. */
@@ -115,6 +118,7 @@ export function createApp({
   webAssets = new Map(),
   connectionScheme = urlScheme,
   metrics,
+  tracing,
 }: CreateAppOptions) {
   const hops = config.trustProxyHops;
   const deps: AppDeps = {
@@ -129,6 +133,8 @@ export function createApp({
   };
   const app = createRouter();
 
+  // Tracing first, so the span covers every other middleware and the error handler's answer.
+  if (tracing) app.use(tracing.middleware);
   if (metrics) app.use(requestMetrics(metrics));
   app.use(requestContext(logger, config.defaultLocale, (c) => requestedScheme(c, connectionScheme(c), hops), deps.clientIp));
   app.use(async (c, next) => {

@@ -46,6 +46,12 @@ const ConfigSchema = z.object({
   DB_POOL_MAX: integer(1, 1000).default(10),
   DB_STATEMENT_TIMEOUT_MS: integer(100, 3_600_000).default(5_000),
   DB_PREPARED_STATEMENTS: flag.default(false),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .string()
+    .regex(/^https?:\/\/[^/]/, 'must be an http:// or https:// URL')
+    .refine((url) => URL.canParse(url), 'is not a valid URL')
+    .optional(),
+  OTEL_SERVICE_NAME: z.string().default('projects-api'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'must be one of fatal, error, warn, info, debug, trace, silent',
@@ -80,6 +86,13 @@ export interface Config {
   dbStatementTimeoutMs: number;
   /** Named (prepared) statements: faster, but only where each process owns its server sessions (no transaction pooler). */
   dbPreparedStatements: boolean;
+  /**
+   * Where traces go, as OpenTelemetry's OTLP/HTTP base URL (`/v1/traces` is appended); undefined
+   * turns tracing off and loads none of the SDK.
+   */
+  otlpEndpoint: string | undefined;
+  /** The `service.name` of every span. */
+  otelServiceName: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -141,6 +154,8 @@ export function loadConfig(
     dbPoolMax: e.DB_POOL_MAX,
     dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     dbPreparedStatements: e.DB_PREPARED_STATEMENTS,
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+    otelServiceName: e.OTEL_SERVICE_NAME,
     logLevel: e.LOG_LEVEL,
   };
 }

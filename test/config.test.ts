@@ -21,6 +21,8 @@ describe('loadConfig', () => {
       dbPoolMax: 10,
       dbStatementTimeoutMs: 5000,
       dbPreparedStatements: false,
+      otlpEndpoint: undefined,
+      otelServiceName: 'projects-api',
       logLevel: 'info',
     });
   });
@@ -37,6 +39,8 @@ describe('loadConfig', () => {
         BODY_LIMIT_BYTES: '1024',
         TRUST_GATEWAY_AUTH: 'true',
         DB_PREPARED_STATEMENTS: 'true',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+        OTEL_SERVICE_NAME: 'projects-api-eu',
         LOG_LEVEL: '',
       }),
     ).toMatchObject({
@@ -49,6 +53,8 @@ describe('loadConfig', () => {
       bodyLimitBytes: 1024,
       trustGatewayAuth: true,
       dbPreparedStatements: true,
+      otlpEndpoint: 'http://collector:4318',
+      otelServiceName: 'projects-api-eu',
       logLevel: 'info',
     });
   });
@@ -64,6 +70,10 @@ describe('loadConfig', () => {
   it.each([
     [{ PORT: 'http' }, 'Invalid configuration: PORT must be a whole number'],
     [{ PORT: '70000' }, 'Invalid configuration: PORT must be at most 65535'],
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' },
+      'Invalid configuration: OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL',
+    ],
     [{ DATABASE_URL: 'mysql://x' }, 'Invalid configuration: DATABASE_URL must start with postgres://, postgresql:// or pglite://'],
     [{ DATABASE_URL: 'postgres://postgres@[db/x' }, 'Invalid configuration: DATABASE_URL is not a valid URL'],
     [{ DATABASE_URL: 'postgres://u@h1:5432,,h2/db' }, 'Invalid configuration: DATABASE_URL lists an empty host'],

@@ -55,11 +55,12 @@ export interface CreateDbOptions {
 
 /**
  * The database the configuration names, with its pool size, statement bound and statement naming; a failed idle
- * connection is logged and replaced. What both entry points (Node server, Lambda) open; `log` sees every query.
+ * connection is logged and replaced. What both entry points (Node server, Lambda) open; `hooks.log` is
+ * left unset (no per-query work) unless the entry point traces statements.
  */
-export function openConfiguredDb(config: Config, logger: Logger, options: Pick<CreateDbOptions, 'log'> = {}): Promise<Database> {
+export function openConfiguredDb(config: Config, logger: Logger, hooks: Pick<CreateDbOptions, 'log'> = {}): Promise<Database> {
   return createDb(config.databaseUrl, {
-    ...options,
+    ...hooks,
     max: config.dbPoolMax,
     statementTimeoutMs: config.dbStatementTimeoutMs,
     preparedStatements: config.dbPreparedStatements,
@@ -67,6 +68,17 @@ export function openConfiguredDb(config: Config, logger: Logger, options: Pick<C
       logger.warn({ err }, 'an idle database connection failed; it will be replaced');
     },
   });
+}
+
+/** One Kysely `log` for every listener given (metrics, traces); none without one, so no per-query work then. */
+export function queryHooks(...listeners: (((event: LogEvent) => void) | undefined)[]): Pick<CreateDbOptions, 'log'> {
+  const set = listeners.filter((listener) => listener !== undefined);
+  if (set.length <= 1) return set[0] ? { log: set[0] } : {};
+  return {
+    log: (event) => {
+      for (const listener of set) listener(event);
+    },
+  };
 }
 
 /** The connection URL with any password masked, for log lines and error messages. */

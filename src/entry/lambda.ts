@@ -10,6 +10,7 @@ import { RETRY_AFTER_SECONDS } from '../http/to-app-error.ts';
 import { loadWebAssets } from '../http/web-page.ts';
 import { createLogger } from '../logger.ts';
 import { runMaintenance } from '../maintenance.ts';
+import { startTracing } from '../observability/tracing.ts';
 import {
   authorizerClaims,
   hasUndecodableBody,
@@ -38,7 +39,8 @@ function lambdaConfig(): Config {
 
 const config = lambdaConfig();
 const logger = createLogger(config.logLevel);
-const database = await openConfiguredDb(config, logger);
+const tracing = await startTracing(config, logger);
+const database = await openConfiguredDb(config, logger, tracing && { log: tracing.requests.queryLog });
 
 type SchemaState = { current: true } | { current: false; pending: string[] } | { current: false; error: unknown };
 
@@ -83,6 +85,7 @@ const app = createApp({
   logger,
   // The artifact carries the page in web/, next to index.mjs.
   webAssets: loadWebAssets(fileURLToPath(new URL('web', import.meta.url))),
+  tracing: tracing?.requests,
   socketAddress: (c) => getConnInfo(c).remote.address,
   connectionScheme: (c) => connectionScheme(eventOf(c)),
   requestPath: (c) => requestPath(eventOf(c)),
@@ -111,5 +114,9 @@ export async function handler(event: LambdaEvent | ScheduledEvent, context?: Lam
     routed = { ...routed, body: null, isBase64Encoded: false };
     undecodable.add(routed);
   }
-  return toApp(routed, context);
+  const response = await toApp(routed, context);
+  // A container is frozen between invocations, and a batch waiting for its timer could wait for
+  // good: the spans go before the answer does (to a collector nearby, the ADOT extension's).
+  await tracing?.flush();
+  return response;
 }

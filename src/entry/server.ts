@@ -1,13 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import { createApp } from '../app.ts';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
-import { openConfiguredDb } from '../db/database.ts';
+import { openConfiguredDb, queryHooks } from '../db/database.ts';
 import { migrate } from '../db/migrations.ts';
 import { loadWebAssets } from '../http/web-page.ts';
 import { createLogger, StdoutLog } from '../logger.ts';
 import { runMaintenance } from '../maintenance.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { startMetricsServer } from '../observability/metrics-server.ts';
+import { startTracing } from '../observability/tracing.ts';
 import { NODE_APP_BINDINGS, startNodeServer } from './node-server.ts';
 import { startupFailure } from './startup-failure.ts';
 
@@ -35,14 +36,23 @@ const logOutput = new StdoutLog();
 const logger = createLogger(config.logLevel, logOutput);
 // Recorded only when something can read them.
 const metrics = config.metricsPort === undefined ? undefined : new Metrics();
-const database = await openConfiguredDb(config, logger, metrics && { log: metrics.observeQuery }).catch((err: unknown) =>
-  exitWith(startupFailure('database', err, config)),
+const tracing = await startTracing(config, logger);
+const database = await openConfiguredDb(config, logger, queryHooks(metrics?.observeQuery, tracing?.requests.queryLog)).catch(
+  (err: unknown) => exitWith(startupFailure('database', err, config)),
 );
 metrics?.watchPool(database.pool);
 await migrate(database.db).catch((err: unknown) => exitWith(startupFailure('migrate', err, config)));
 // dist/server.mjs finds the page the same build wrote next to it.
 const webAssets = loadWebAssets(fileURLToPath(new URL('web', import.meta.url)));
-const app = createApp({ db: database.db, config, logger, ...NODE_APP_BINDINGS, webAssets, ...(metrics && { metrics }) });
+const app = createApp({
+  db: database.db,
+  config,
+  logger,
+  ...NODE_APP_BINDINGS,
+  webAssets,
+  ...(metrics && { metrics }),
+  ...(tracing && { tracing: tracing.requests }),
+});
 
 // Never on the public port: see startMetricsServer.
 const metricsServer =
@@ -124,7 +134,8 @@ function shutdown(signal: string): void {
   }
   server.close(() => {
     clearInterval(idleSweep);
-    database.close().then(
+    // The last spans (the drained requests') are exported before the process exits.
+    Promise.all([database.close(), tracing?.shutdown()]).then(
       () => {
         logger.info('stopped');
         exit(0);
