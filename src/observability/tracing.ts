@@ -46,7 +46,12 @@ const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT'
 
 const headerGetter: TextMapGetter<Headers> = {
   get: (headers, key) => headers.get(key) ?? undefined,
-  keys: (headers) => [...headers.keys()],
+  keys: (headers) => {
+    // forEach, not keys(): the page's DOM typings (tsconfig of web/, which reaches src/) lack the iterator.
+    const names: string[] = [];
+    headers.forEach((_, name) => names.push(name));
+    return names;
+  },
 };
 
 /**
