@@ -4,10 +4,10 @@ import { cpus } from 'node:os';
 import { LIMITS_OFF } from '../src/config.ts';
 import { drive, type Load } from './load.ts';
 import { judge, summarise, svgChart, table, type BenchReport, type Sample } from './report.ts';
-import { RAW_INSERT_ROW, scenarios, seed } from './scenarios.ts';
-import { buildPeers, scratchDatabase, start, stop } from './servers.ts';
+import { RAW_INSERT_ROW, scenarios, seed, type Seed } from './scenarios.ts';
+import { buildPeers, citusScratch, scratchDatabase, start, stop } from './servers.ts';
 import { canRunPgBouncer, PgBouncer } from '../test/support/pgbouncer.ts';
-import { CONNECTIONS, DATABASE_URL, DURATION, ON_POSTGRES, ONLY, PORT, ROOT, ROUNDS } from './settings.ts';
+import { CITUS_URL, CONNECTIONS, DATABASE_URL, DURATION, ON_POSTGRES, ONLY, PORT, ROOT, ROUNDS } from './settings.ts';
 
 function log(message: string): void {
   process.stderr.write(`${message}\n`);
@@ -19,6 +19,7 @@ async function main(): Promise<void> {
   await buildPeers();
   const scratch = await scratchDatabase();
   const postgresDatabase = ON_POSTGRES ? scratch.name : undefined;
+  const citusDatabase = CITUS_URL === undefined ? undefined : await citusScratch(CITUS_URL);
   const children = new Set<ChildProcess>();
   // Sized like the service's own pool, so the pooler adds its hop and not a queue.
   const pooler =
@@ -55,6 +56,12 @@ async function main(): Promise<void> {
     const setup = await launch('dist/server.mjs', SERVICE_ENV);
     const seeded = await seed(PORT);
     await halt(setup);
+    let citus: { url: string; seed: Seed } | undefined;
+    if (citusDatabase) {
+      const onCitus = await launch('dist/server.mjs', { ...SERVICE_ENV, DATABASE_URL: citusDatabase.url });
+      citus = { url: citusDatabase.url, seed: await seed(PORT) };
+      await halt(onCitus);
+    }
 
     const all = scenarios({
       seed: seeded,
@@ -64,6 +71,7 @@ async function main(): Promise<void> {
       // The service as `npm start` runs it: the esbuild bundle on plain node (`npm run bench` builds it).
       service: (load, env = {}) => serve('dist/server.mjs', load, { ...SERVICE_ENV, ...env }),
       pooledUrl: pooler?.url(scratch.name, new URL(DATABASE_URL).username || 'postgres'),
+      citus,
     });
     const entries = all.filter((e) => ONLY?.includes(e.name) ?? true);
     const samples = new Map<string, Sample[]>(entries.map((e) => [e.name, []]));
@@ -95,6 +103,7 @@ async function main(): Promise<void> {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
     await pooler?.stop();
     await scratch.drop();
+    await citusDatabase?.drop();
   }
 }
 

@@ -56,6 +56,8 @@ export interface ScenarioContext {
   service: (load: Load, env?: Record<string, string>) => Promise<Sample>;
   /** The scratch database through a PgBouncer in transaction mode (PostgreSQL with pgbouncer installed). */
   pooledUrl: string | undefined;
+  /** A distributed scratch database on Citus (BENCH_CITUS_URL), seeded like the other. */
+  citus: { url: string; seed: Seed } | undefined;
 }
 
 /**
@@ -63,7 +65,7 @@ export interface ScenarioContext {
  * peer it is compared with, so a slow minute of this shared machine lands on both sides of a ratio.
  * `bound` is what bounds the scenario (its chart bar); `atLeast` are issue 11's targets.
  */
-export function scenarios({ seed: seeded, databaseUrl, postgresDatabase, serve, service, pooledUrl }: ScenarioContext): Scenario[] {
+export function scenarios({ seed: seeded, databaseUrl, postgresDatabase, serve, service, pooledUrl, citus }: ScenarioContext): Scenario[] {
   const auth = { authorization: `Bearer ${seeded.token}` };
   let seq = 0;
   const unique = () => `${process.pid.toString(36)}${(seq++).toString(36)}`;
@@ -142,6 +144,18 @@ export function scenarios({ seed: seeded, databaseUrl, postgresDatabase, serve, 
             bound: 'create project',
             atLeast: [['create project', 0.8]] as [string, number][],
             run: () => service(create, { DATABASE_URL: pooledUrl }),
+          },
+        ]),
+    ...(citus === undefined
+      ? []
+      : [
+          {
+            // The same API and load on a distributed database; PostgreSQL's CPU is not counted there.
+            name: 'create on Citus',
+            kind: 'service' as const,
+            bound: 'create project',
+            atLeast: [['create project', 0.5]] as [string, number][],
+            run: () => service({ ...create, headers: { authorization: `Bearer ${citus.seed.token}` } }, { DATABASE_URL: citus.url }),
           },
         ]),
     ...(ON_POSTGRES

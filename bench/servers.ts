@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import pg from 'pg';
 import { DATABASE_URL, ON_POSTGRES, ROOT } from './settings.ts';
+import { citusWorkers, createCitusDatabase, dropCitusDatabase } from '../test/support/citus.ts';
+import { databaseUrl } from '../test/support/postgres-url.ts';
 
 // The processes under test and the database they share.
 
@@ -41,6 +43,15 @@ export async function scratchDatabase(): Promise<ScratchDatabase> {
       await again.end();
     },
   };
+}
+
+/** A database of its own on every node of the Citus cluster whose coordinator `adminUrl` reaches. */
+export async function citusScratch(adminUrl: string): Promise<ScratchDatabase> {
+  const workers = await citusWorkers(adminUrl);
+  if (!workers) throw new Error('BENCH_CITUS_URL names a database without the citus extension');
+  const name = `projects_api_bench_citus_${process.pid}`;
+  await createCitusDatabase(adminUrl, workers, name);
+  return { url: databaseUrl(adminUrl, name), name, drop: () => dropCitusDatabase(adminUrl, workers, name) };
 }
 
 /** The peers as a user would run them: bundled and on plain node, like the service (no tsx hooks). */

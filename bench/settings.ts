@@ -12,3 +12,8 @@ export const ONLY = process.env.BENCH_ONLY?.split(',');
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'pglite://';
 export const ON_POSTGRES = /^postgres(ql)?:\/\//.test(DATABASE_URL);
 export const PORT = 18_080;
+/**
+ * A Citus coordinator (a database there with the extension and its workers registered): adds the
+ * row of the create on a distributed database, made for the run on every node and dropped after.
+ */
+export const CITUS_URL = process.env.BENCH_CITUS_URL;

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FOREIGN_KEYS } from '../src/http/foreign-keys.ts';
-import { startTestApp, testAppOn, type TestApp } from './support/harness.ts';
+import { onCitus, startTestApp, testAppOn, type TestApp } from './support/harness.ts';
 
 let t: TestApp;
 // Another instance on the same database, with its own caller cache.
@@ -29,14 +29,15 @@ describe('an account deleted under a request', () => {
     const seen = t.testDb.queries.length;
     const res = await t.request('POST', '/api/projects', { token, json: { title: 'Orphan' }, headers });
     // The race happened: the app got as far as the INSERT, which the owner foreign key refused.
-    expect(t.testDb.queries.slice(seen).some((q) => q.includes('insert into projects'))).toBe(true);
+    expect(t.testDb.queries.slice(seen).some((q) => q.includes('insert into "projects"'))).toBe(true);
     expect(res.status).toBe(401);
     expect(res.body).toMatchObject({ status: 'Failed', code: 'UNAUTHENTICATED', message: '[Unauthorized] 로그인이 필요합니다.' });
     expect(await t.db.selectFrom('projects').select('id').where('owner_id', '=', user.id).execute()).toEqual([]);
     expect(t.logs.filter((line) => line.level === 50)).toEqual([]);
   });
 
-  it('a login whose user is deleted between the password check and the new session is a 401', async () => {
+  // The fault is injected by a trigger, which Citus refuses on a distributed table.
+  it.skipIf(onCitus())('a login whose user is deleted between the password check and the new session is a 401', async () => {
     const { user, password } = await t.signUp();
     // The deletion lands exactly between the two: the session insert itself deletes the user first.
     await sql`

@@ -8,6 +8,7 @@ import { inject } from 'vitest';
 import { createDb } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrations.ts';
 import type { DB } from '../src/db/schema.ts';
+import { anonymousScope } from '../src/idempotency/idempotency.repository.ts';
 import { onPostgres, openTestDatabase, uniqueName, type TestDatabase } from './support/harness.ts';
 import { type LambdaContainer, type LambdaResponse } from './support/lambda-container.ts';
 import { DOT_SEGMENT_PATHS } from './support/dot-segments.ts';
@@ -309,7 +310,7 @@ describe('ALB', () => {
     expect(login.raw.multiValueHeaders['set-cookie']).toHaveLength(1);
     // This ALB listener is plain http (X-Forwarded-Proto: http): a Secure cookie would be refused.
     expect(login.raw.multiValueHeaders['set-cookie'][0]).toMatch(
-      /^sid=[A-Za-z0-9_-]{43}; Max-Age=604800; Path=\/; HttpOnly; SameSite=Lax$/,
+      /^sid=[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}; Max-Age=604800; Path=\/; HttpOnly; SameSite=Lax$/,
     );
   });
 
@@ -492,7 +493,7 @@ describe.runIf(onPostgres())('schema on PostgreSQL', () => {
       expect(
         container.logs.some(
           (l) =>
-            l.msg === 'the database schema is not current: run `npm run migrate`' && Array.isArray(l.pending) && l.pending.length === 8,
+            l.msg === 'the database schema is not current: run `npm run migrate`' && Array.isArray(l.pending) && l.pending.length === 9,
         ),
       ).toBe(true);
 
@@ -501,7 +502,7 @@ describe.runIf(onPostgres())('schema on PostgreSQL', () => {
         encoding: 'utf8',
       });
       expect(output).toBe(
-        `${url}: applied 0001_users_sessions_projects, 0002_idempotency_keys, 0003_rate_limits, 0004_projects_live_listing, 0005_gateway_identities, 0006_projects_live_listing_pg17, 0007_idempotency_outcomes_only, 0008_unicode_canonical_keys\n`,
+        `${url}: applied 0001_users_sessions_projects, 0002_idempotency_keys, 0003_rate_limits, 0004_projects_live_listing, 0005_gateway_identities, 0006_projects_live_listing_pg17, 0007_idempotency_outcomes_only, 0008_unicode_canonical_keys, 0009_distributable_keys\n`,
       );
       const again = execFileSync(process.execPath, ['dist/migrate.mjs'], {
         env: { PATH: process.env.PATH, DATABASE_URL: url },
@@ -543,12 +544,12 @@ const SCHEDULED_EVENT = {
 
 /** One expired and one current idempotency key and rate-limit counter. */
 async function seedExpiredAndCurrent(db: Kysely<DB>): Promise<void> {
-  await sql`insert into idempotency_keys (scope, key, fingerprint, created_at, response_status, response_headers, response_body) values
-    ('anon:203.0.113.9', 'expired', 'f', now() - interval '25 hours', 201, '{}', ''),
-    ('anon:203.0.113.9', 'current', 'f', now(), 201, '{}', '')`.execute(db);
-  await sql`insert into rate_limits (bucket, window_start, hits) values
-    ('signup:expired', now() - interval '2 days', 3),
-    ('signup:current', now(), 1)`.execute(db);
+  await sql`insert into idempotency_keys (scope_id, key, fingerprint, created_at, response_status, response_headers, response_body) values
+    (${anonymousScope('203.0.113.9')}, 'expired', 'f', now() - interval '25 hours', 201, '{}', ''),
+    (${anonymousScope('203.0.113.9')}, 'current', 'f', now(), 201, '{}', '')`.execute(db);
+  await sql`insert into rate_limits (bucket, window_start, hit_at, hits) values
+    ('signup:expired', now() - interval '2 days', now() - interval '2 days', 3),
+    ('signup:current', now(), now(), 1)`.execute(db);
   await seedDeadAndLiveSessions(db);
 }
 

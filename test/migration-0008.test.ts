@@ -1,32 +1,20 @@
-import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createDb, type Database } from '../src/db/database.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../src/db/database.ts';
 import { sqlState } from '../src/db/driver-errors.ts';
 import { migrate } from '../src/db/migrations.ts';
 import type { DB } from '../src/db/schema.ts';
-import { runStatement } from './support/pg-client.ts';
-import { databaseUrl } from './support/postgres-url.ts';
+import { openUnmigratedDatabase } from './support/harness.ts';
 
 // A database that has never been migrated, so this file can stop at 0007 and seed what the old
 // code wrote: title_key = lower-case + NFC of the title, email = trimmed + lower-case.
 let database: Database;
-let drop: () => Promise<void> = () => Promise.resolve();
+let unmigrated: Awaited<ReturnType<typeof openUnmigratedDatabase>>;
 beforeAll(async () => {
-  const spec = inject('testDatabase');
-  if (spec.kind === 'pglite') {
-    database = await createDb('pglite://memory');
-    return;
-  }
-  const name = `projects_api_m8_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  await runStatement(spec.adminUrl, `create database ${name}`);
-  database = await createDb(databaseUrl(spec.appUrl, name));
-  drop = () => runStatement(spec.adminUrl, `drop database if exists ${name} with (force)`);
+  unmigrated = await openUnmigratedDatabase();
+  database = unmigrated.database;
 });
-afterAll(async () => {
-  await database.close();
-  await drop();
-});
+afterAll(() => unmigrated.close());
 
 const oldTitleKey = (title: string) => title.toLowerCase().normalize('NFC');
 const at = (second: number) => new Date(Date.UTC(2020, 0, 1, 0, 0, second));
@@ -89,7 +77,7 @@ describe('migration 0008: canonical keys recomputed for stored rows', () => {
       insert into projects (owner_id, title, title_key, created_at, updated_at)
       select ${dave}, 'Ｐ' || i, 'ｐ' || i, ${at(30)}, ${at(30)} from generate_series(1, ${BULK}) as i`.execute(db);
 
-    expect(await migrate(db)).toEqual(['0008_unicode_canonical_keys']);
+    expect(await migrate(db, '0008_unicode_canonical_keys')).toEqual(['0008_unicode_canonical_keys']);
 
     const projects = await db
       .selectFrom('projects')

@@ -24,6 +24,7 @@ describe('migrations', () => {
       '0006_projects_live_listing_pg17',
       '0007_idempotency_outcomes_only',
       '0008_unicode_canonical_keys',
+      '0009_distributable_keys',
     ]);
   });
 
@@ -47,11 +48,12 @@ describe('migrations', () => {
         '0006_projects_live_listing_pg17',
         '0007_idempotency_outcomes_only',
         '0008_unicode_canonical_keys',
+        '0009_distributable_keys',
       ]);
     });
     await inRolledBackTransaction(async (trx) => {
       await sql`alter table kysely_migration rename to kysely_migration_hidden`.execute(trx);
-      expect(await pendingMigrations(trx)).toHaveLength(8);
+      expect(await pendingMigrations(trx)).toHaveLength(9);
     });
     expect(await pendingMigrations(db)).toEqual([]);
   });

@@ -6,7 +6,7 @@ import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createDb } from '../src/db/database.ts';
 import { createLogger } from '../src/logger.ts';
-import { onPostgres, startTestApp, uniqueName, type TestApp } from './support/harness.ts';
+import { lockWaiters, onPostgres, ungrantedLocks, startTestApp, uniqueName, type TestApp } from './support/harness.ts';
 import { connectClient, runStatement } from './support/pg-client.ts';
 import { TcpProxy } from './support/tcp-proxy.ts';
 
@@ -63,8 +63,7 @@ describe.skipIf(!withPostgres)('PostgreSQL: lock waits, outages and recovery', (
   let admin: pg.Client;
   const appWaitingOnLock = async () => {
     const { rows } = await admin.query<{ n: number }>(`
-      select count(*)::int as n from pg_stat_activity
-      where datname = current_database() and application_name = 'projects-api' and wait_event_type = 'Lock'`);
+      select count(*)::int as n from (${lockWaiters()}) w where application_name = 'projects-api'`);
     return rows[0]?.n === 1;
   };
 
@@ -91,8 +90,8 @@ describe.skipIf(!withPostgres)('PostgreSQL: lock waits, outages and recovery', (
         const second = t.request('POST', '/api/projects', { token, json: { title: 'HELD' } });
         await until(appWaitingOnLock);
         const { rows } = await admin.query<{ locktype: string }>(`
-          select l.locktype from pg_locks l join pg_stat_activity a on a.pid = l.pid
-          where not l.granted and a.datname = current_database() and a.application_name = 'projects-api'`);
+          select w.locktype from (${ungrantedLocks()}) w join pg_stat_activity a on a.pid = w.pid
+          where a.application_name = 'projects-api'`);
         expect(rows).toEqual([{ locktype: 'transactionid' }]);
         await first.query(outcome === 'commits' ? 'commit' : 'rollback');
         const res = await second;
@@ -115,8 +114,7 @@ describe.skipIf(!withPostgres)('PostgreSQL: lock waits, outages and recovery', (
       const pending = t.request('POST', '/api/projects', { token, json: { title: 'Killed' } });
       await until(appWaitingOnLock);
       await admin.query(`
-        select pg_terminate_backend(pid) from pg_stat_activity
-        where datname = current_database() and application_name = 'projects-api' and wait_event_type = 'Lock'`);
+        select pg_terminate_backend(pid) from (${lockWaiters()}) w where application_name = 'projects-api'`);
       const res = await pending;
       expect(res.status).toBe(503);
       expect(res.headers.get('retry-after')).toBe('2');
@@ -145,7 +143,7 @@ describe.skipIf(!withPostgres)('PostgreSQL: lock waits, outages and recovery', (
     const { token } = await t.newUser();
     await t.db.connection().execute(async (conn) => {
       const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(conn);
-      await admin.query('select pg_terminate_backend($1)', [rows[0]!.pid]);
+      await admin.query('select pg_terminate_backend($1::int)', [rows[0]!.pid]);
       await new Promise((r) => setTimeout(r, 200));
     });
     for (let i = 0; i < 5; i++)

@@ -46,7 +46,7 @@ describe('prepared statements (DB_PREPARED_STATEMENTS=true) across a migration',
     };
     expect(await exercise('before')).toEqual(['before', 'before keyed']);
     const before = await prepared();
-    if (onPostgres()) expect(before.some((r) => r.statement.includes('insert into projects'))).toBe(true);
+    if (onPostgres()) expect(before.some((r) => r.statement.includes('insert into "projects"'))).toBe(true);
 
     await sql`alter table projects add column colour text not null default 'blue'`.execute(t.db);
     expect(await exercise('added')).toEqual(['added', 'added keyed', 'before', 'before keyed']);

@@ -124,7 +124,7 @@ describe('POST /api/projects', () => {
     expect(await liveRows(user.id)).toHaveLength(0);
   });
 
-  it('the success path is one database round trip for the insert plus the session lookup; so is the 409', async () => {
+  it('the success path is one database round trip for the insert plus the session lookup; the 409 adds the holder lookup', async () => {
     const { token } = await t.newUser();
     let before = t.testDb.queries.length;
     const res = await t.request('POST', '/api/projects', { token, json: { title: 'Counted' } });
@@ -133,14 +133,16 @@ describe('POST /api/projects', () => {
     expect(ran).toHaveLength(2);
     expect(ran[0]).toMatch(/from sessions/);
     expect(ran[1]).toMatch(
-      /insert into projects .* on conflict \(owner_id, title_key\) where deleted_at is null and title_key is not null do nothing/s,
+      /^insert into "projects" .* on conflict \("owner_id", "title_key"\) where deleted_at is null and title_key is not null do nothing returning/s,
     );
     before = t.testDb.queries.length;
     const duplicate = await t.request('POST', '/api/projects', { token, json: { title: 'COUNTED' } });
     expect(duplicate.status).toBe(409);
     expect(duplicate.body.conflict.id).toBe(res.body.data.id);
     ran = t.testDb.queries.slice(before);
-    expect(ran).toHaveLength(1);
+    expect(ran).toHaveLength(2);
+    expect(ran[0]).toMatch(/^insert into "projects"/);
+    expect(ran[1]).toMatch(/^select "id" from "projects" where "owner_id" = \$1 and "title_key" = \$2 and deleted_at is null/);
   });
 
   it('needs a session', async () => {

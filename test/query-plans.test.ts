@@ -1,6 +1,6 @@
 import { CompiledQuery, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from './support/harness.ts';
+import { onCitus, startTestApp, type TestApp } from './support/harness.ts';
 
 // The key project queries, exactly as the app ran them for an HTTP request, explained on a migrated
 // database: each must be able to use its own index, and only that one (the partial-index
@@ -26,6 +26,8 @@ async function plan(statement: { sql: string; parameters: readonly unknown[] }):
   return t.db.transaction().execute(async (trx) => {
     // The tables hold a handful of rows, and a sequential scan of a page or two is cheaper than
     // any index: with it allowed, the plan would say nothing about which index the query can use.
+    // On Citus the setting must reach the worker that plans the shard's query.
+    if (onCitus()) await sql`set local citus.propagate_set_commands = 'local'`.execute(trx);
     await sql`set local enable_seqscan = off`.execute(trx);
     const { rows } = await trx.executeQuery<{ 'QUERY PLAN': string }>(
       CompiledQuery.raw(`explain ${statement.sql}`, [...statement.parameters]),
@@ -35,7 +37,10 @@ async function plan(statement: { sql: string; parameters: readonly unknown[] }):
 }
 
 function expectOnly(explained: string, index: string): void {
-  expect(explained).toMatch(new RegExp(`(Index Scan|Index Only Scan) using ${index} on projects|Bitmap Index Scan on ${index}\\b`));
+  // On Citus the plan names a shard's copies: `<index>_<shard id>` on `projects_<shard id>`.
+  expect(explained).toMatch(
+    new RegExp(`(Index Scan|Index Only Scan) using ${index}(_\\d+)? on projects|Bitmap Index Scan on ${index}(_\\d+)?\\b`),
+  );
   for (const other of PROJECT_INDEXES.filter((i) => i !== index)) expect(explained).not.toMatch(new RegExp(`\\b${other}\\b`));
 }
 

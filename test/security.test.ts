@@ -46,7 +46,7 @@ describe('rate limits', () => {
     expect((await t.request('GET', '/api/users/availability?username=window', { headers: from('198.51.100.3') })).status).toBe(429);
     await t.db
       .updateTable('rate_limits')
-      .set({ window_start: sql<Date>`window_start - interval '1 minute'` })
+      .set({ window_start: sql<Date>`now() - interval '61 seconds'` })
       .where('bucket', '=', 'availability:198.51.100.3')
       .execute();
     expect((await t.request('GET', '/api/users/availability?username=window', { headers: from('198.51.100.3') })).status).toBe(200);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
-import { startTestApp, testAppOn, type TestApp } from './support/harness.ts';
+import { onCitus, startTestApp, testAppOn, type TestApp } from './support/harness.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -30,7 +30,8 @@ describe('POST /api/sessions', () => {
     expect(res.status).toBe(201);
     const { token, expiresAt } = res.body.data;
     expect(res.body.data.user).toMatchObject({ id: user.id, username: user.username });
-    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(token).toMatch(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
+    expect(Buffer.from(token.split('.')[0], 'base64url').toString('hex')).toBe(res.body.data.user.id.replaceAll('-', ''));
     const hours = (new Date(expiresAt).getTime() - Date.now()) / 3_600_000;
     expect(hours).toBeGreaterThan(167.9);
     expect(hours).toBeLessThanOrEqual(168);
@@ -95,6 +96,22 @@ describe('authentication', () => {
     expect(res.body).toMatchObject({ code: 'UNAUTHENTICATED', message: '[Unauthorized] 로그인이 필요합니다.' });
   });
 
+  it('a token names its account, and only its own: another id in front, or a changed id, is a 401', async () => {
+    const mine = await t.newUser();
+    const theirs = await t.newUser();
+    const [, secret] = mine.token.split('.');
+    const [theirId] = theirs.token.split('.');
+    // 22 base64url characters carry 132 bits; a token whose last 4 are not zero is not one we issued.
+    const [myId] = mine.token.split('.');
+    const unpadded = `${myId!.slice(0, 21)}${myId!.at(-1) === 'A' ? 'B' : 'A'}`;
+    for (const token of [`${theirId}.${secret}`, `${unpadded}.${secret}`, secret!]) {
+      const res = await t.request('GET', '/api/users/me', { token });
+      expect(res.status, token).toBe(401);
+      expect(res.body).toMatchObject({ code: 'UNAUTHENTICATED' });
+    }
+    expect((await t.request('GET', '/api/users/me', { token: mine.token })).body.data.id).toBe(mine.user.id);
+  });
+
   it('an idle session ends after SESSION_IDLE_MINUTES', async () => {
     const { token } = await t.newUser();
     await backdate(token, 'last_seen_at', '31 minutes');
@@ -122,9 +139,15 @@ describe('authentication', () => {
 
 /** Moves time forward for a session: its last recorded activity is `seconds` further in the past. */
 async function age(token: string, seconds: number): Promise<void> {
+  // Read, then written as a value: Citus refuses a stable operator on a column in an UPDATE.
+  const { last_seen_at } = await t.db
+    .selectFrom('sessions')
+    .select('last_seen_at')
+    .where('token_hash', '=', sha256(token))
+    .executeTakeFirstOrThrow();
   await t.db
     .updateTable('sessions')
-    .set({ last_seen_at: sql<Date>`last_seen_at - make_interval(secs => ${seconds})` })
+    .set({ last_seen_at: new Date(last_seen_at.getTime() - seconds * 1000) })
     .where('token_hash', '=', sha256(token))
     .execute();
 }
@@ -187,7 +210,8 @@ describe('live sessions per account (at most 20)', () => {
     expect(rows.map((r) => r.token_hash).sort()).toEqual(newer.map(sha256).sort());
   });
 
-  it('30 concurrent logins of one account leave the 20 newest alive, and the 10 ended tokens are 401', async () => {
+  // Which sessions ended is recorded by a trigger, which Citus refuses on a distributed table.
+  it.skipIf(onCitus())('30 concurrent logins of one account leave the 20 newest alive, and the 10 ended tokens are 401', async () => {
     const { user, password } = await t.signUp();
     // Every session the app deletes is written down, with its login time, so the test can compare.
     await sql`create table ended_sessions (token_hash text, created_at timestamptz(3))`.execute(t.db);
@@ -268,7 +292,7 @@ describe('COOKIE_SECURE', () => {
       headers: { 'content-type': 'application/json' },
     });
     const cookie = https.headers.get('set-cookie')!;
-    expect(cookie).toMatch(/^__Host-sid=[A-Za-z0-9_-]{43}; Max-Age=604800; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+    expect(cookie).toMatch(/^__Host-sid=[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}; Max-Age=604800; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
     const token = /^__Host-sid=([^;]+)/.exec(cookie)![1]!;
     const me = await t.app.request('https://api.example/api/users/me', { headers: { cookie: `__Host-sid=${token}` } });
     expect(me.status).toBe(200);
@@ -283,7 +307,7 @@ describe('COOKIE_SECURE', () => {
       const { user: u, password: p } = await secure.signUp();
       const res = await secure.request('POST', '/api/sessions', { json: { login: u.username, password: p } });
       expect(res.headers.get('set-cookie')).toMatch(
-        /^__Host-sid=[A-Za-z0-9_-]{43}; Max-Age=7200; Path=\/; HttpOnly; Secure; SameSite=Lax$/,
+        /^__Host-sid=[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}; Max-Age=7200; Path=\/; HttpOnly; Secure; SameSite=Lax$/,
       );
     } finally {
       await secure.close();

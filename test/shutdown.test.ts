@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { onPostgres, openTestDatabase, uniqueName, type TestDatabase } from './support/harness.ts';
+import { lockWaiters, onPostgres, openTestDatabase, uniqueName, type TestDatabase } from './support/harness.ts';
 import { freePort } from './support/free-port.ts';
 import { connectClient } from './support/pg-client.ts';
 
@@ -179,7 +179,7 @@ describe.skipIf(!onPostgres())('SIGTERM with a request held in the database', ()
       const deadline = Date.now() + 15_000;
       for (;;) {
         const { rows } = await watcher.query<{ n: number }>(
-          `select count(*)::int as n from pg_stat_activity where application_name = 'projects-api' and wait_event_type = 'Lock' and datname = current_database()`,
+          `select count(*)::int as n from (${lockWaiters()}) w where application_name = 'projects-api'`,
         );
         if (rows[0]?.n === 1) break;
         if (Date.now() > deadline)

@@ -89,7 +89,7 @@ describe('traces', () => {
       expect(ms(span.startTime)).toBeGreaterThanOrEqual(ms(server.startTime));
       expect(ms(span.endTime)).toBeLessThanOrEqual(ms(server.endTime));
     });
-    const inserts = db.filter((s) => s.name === 'db insert' && String(s.attributes['db.query.text']).includes('insert into projects'));
+    const inserts = db.filter((s) => s.name === 'db insert' && String(s.attributes['db.query.text']).includes('insert into "projects"'));
     expect(inserts).toHaveLength(1);
 
     // The statements carried the title, the description and the token's hash as parameters; no

@@ -3,8 +3,9 @@ import type { Config } from '../config.ts';
 import type { DB, User } from '../db/schema.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { CallerCache } from './caller-cache.ts';
+import type { Caller } from './caller.ts';
 import { deleteOtherSessions, deleteSession, findSessionUser, insertSession } from './sessions.repository.ts';
-import { isWellFormedToken, newToken, tokenHash } from './tokens.ts';
+import { newToken, readToken, tokenHash } from './tokens.ts';
 
 /** A session just opened: its token (shown once) and its absolute end. */
 export interface OpenedSession {
@@ -23,7 +24,7 @@ const MAX_SESSIONS_PER_USER = 20;
  * dead sessions and the oldest beyond MAX_SESSIONS_PER_USER; this instance forgets those at once.
  */
 export async function openSession(db: Kysely<DB>, config: Config, cache: CallerCache, userId: string): Promise<OpenedSession> {
-  const token = newToken();
+  const token = newToken(userId);
   const { expiresAt, ended } = await insertSession(db, {
     tokenHash: tokenHash(token),
     userId,
@@ -54,15 +55,20 @@ export async function authenticate(
   cache: CallerCache,
   token: string | undefined,
 ): Promise<{ user: User; sessionHash: string }> {
-  if (token === undefined || !isWellFormedToken(token)) throw new AppError('UNAUTHENTICATED');
+  const shape = token === undefined ? undefined : readToken(token);
+  if (token === undefined || shape === undefined) throw new AppError('UNAUTHENTICATED');
   const sessionHash = tokenHash(token);
   const cached = cache.get(sessionHash);
   if (cached) return { user: cached, sessionHash };
   const readAt = Date.now();
-  const user = await findSessionUser(db, sessionHash, {
-    idleMinutes: config.sessionIdleMinutes,
-    writeAfterSeconds: activityWriteSeconds(config.sessionIdleMinutes),
-  });
+  const user = await findSessionUser(
+    db,
+    { tokenHash: sessionHash, userId: shape.userId },
+    {
+      idleMinutes: config.sessionIdleMinutes,
+      writeAfterSeconds: activityWriteSeconds(config.sessionIdleMinutes),
+    },
+  );
   if (!user) throw new AppError('UNAUTHENTICATED');
   cache.set(sessionHash, user, readAt);
   return { user, sessionHash };
@@ -72,10 +78,11 @@ export async function authenticate(
  * Revokes the session; the token stops working at once here, and within the cache TTL elsewhere.
  * A caller vouched for by an API Gateway authorizer has no session here, so there is nothing to do.
  */
-export async function revokeSession(db: Kysely<DB>, cache: CallerCache, sessionHash: string | undefined): Promise<void> {
+export async function revokeSession(db: Kysely<DB>, cache: CallerCache, caller: Caller): Promise<void> {
+  const { sessionHash } = caller;
   if (sessionHash === undefined) return;
   cache.forget(sessionHash);
-  await deleteSession(db, sessionHash);
+  await deleteSession(db, caller.user.id, sessionHash);
 }
 
 /**

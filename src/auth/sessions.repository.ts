@@ -24,23 +24,29 @@ export async function insertSession(
 ): Promise<{ expiresAt: Date; ended: string[] }> {
   const { tokenHash, userId, idleMinutes } = session;
   return transaction(db, async (trx) => {
-    await trx.selectFrom('users').select('id').where('id', '=', userId).forNoKeyUpdate().execute();
-    // The statement's snapshot does not hold the row it inserts: the newest keep - 1 others stay.
+    // The user's row lock, and the newest session it orders after, in one statement: a subquery
+    // in an INSERT's VALUES would not run on a distributed PostgreSQL (Citus).
+    const { rows: locked } = await sql<{ latest: Date | null }>`
+      select (select max(created_at) from sessions where user_id = ${userId}) as latest
+      from users where id = ${userId} for no key update`.execute(trx);
+    const latest = locked[0]?.latest ?? null;
+    // The newest keep - 1 others stay. The new row is left out by name: PostgreSQL's snapshot
+    // would not show it to the DELETE, but Citus runs each part of the statement on its own.
     const { rows } = await sql<{ expires_at: Date; ended: string[] }>`
       with inserted as (
         insert into sessions (token_hash, user_id, created_at, expires_at)
         values (
           ${tokenHash}, ${userId},
-          greatest(clock_timestamp(), (select max(created_at) + interval '1 millisecond' from sessions where user_id = ${userId})),
+          greatest(clock_timestamp(), ${latest}::timestamptz + interval '1 millisecond'),
           now() + make_interval(hours => ${session.maxHours})
         )
         returning expires_at
       ), ended as (
         delete from sessions
-        where user_id = ${userId}
+        where user_id = ${userId} and token_hash <> ${tokenHash}
           and (${dead(idleMinutes)} or token_hash in (
             select token_hash from sessions
-            where user_id = ${userId} and not ${dead(idleMinutes)}
+            where user_id = ${userId} and token_hash <> ${tokenHash} and not ${dead(idleMinutes)}
             order by created_at desc
             offset ${session.keep - 1}
           ))
@@ -63,6 +69,19 @@ export async function purgeDeadSessions(db: Kysely<DB>, idleMinutes: number): Pr
   return Number(result.numDeletedRows);
 }
 
+/** A presented session: the token's hash, and its user when the token names one (src/auth/tokens.ts). */
+export interface SessionRef {
+  tokenHash: string;
+  userId: string | undefined;
+}
+
+// With the user the lookup is a primary-key read on the user's shard; a token of the earlier
+// shape is found by its hash alone.
+const sessionIs = (ref: SessionRef, alias: string) =>
+  ref.userId === undefined
+    ? sql`${sql.ref(`${alias}.token_hash`)} = ${ref.tokenHash}`
+    : sql`${sql.ref(`${alias}.user_id`)} = ${ref.userId} and ${sql.ref(`${alias}.token_hash`)} = ${ref.tokenHash}`;
+
 /**
  * The user of a live session, in one round trip. The read records activity only when the recorded
  * one is older than `writeAfterSeconds`, to keep reads from writing on every request; the same
@@ -70,14 +89,14 @@ export async function purgeDeadSessions(db: Kysely<DB>, idleMinutes: number): Pr
  */
 export async function findSessionUser(
   db: Kysely<DB>,
-  tokenHash: string,
+  ref: SessionRef,
   timing: { idleMinutes: number; writeAfterSeconds: number },
 ): Promise<User | undefined> {
   try {
     const { rows } = await sql<User>`
-      with live as (${liveSession(tokenHash, timing.idleMinutes)}), touched as (
-        update sessions set last_seen_at = now()
-        where token_hash = ${tokenHash}
+      with live as (${liveSession(ref, timing.idleMinutes)}), touched as (
+        update sessions t set last_seen_at = now()
+        where ${sessionIs(ref, 't')}
           and last_seen_at < now() - make_interval(secs => ${timing.writeAfterSeconds})
           and exists (select 1 from live)
       )
@@ -88,21 +107,21 @@ export async function findSessionUser(
     // the activity is recorded by a later request on a node that takes writes.
     if (!isReadOnly(err)) throw err;
     const { rows } = await sql<User>`
-      with live as (${liveSession(tokenHash, timing.idleMinutes)})
+      with live as (${liveSession(ref, timing.idleMinutes)})
       select ${LIVE_USER} from live`.execute(db);
     return rows[0];
   }
 }
 
-function liveSession(tokenHash: string, idleMinutes: number) {
+function liveSession(ref: SessionRef, idleMinutes: number) {
   return sql`select ${SESSION_USER} from sessions s join users u on u.id = s.user_id
-    where s.token_hash = ${tokenHash}
+    where ${sessionIs(ref, 's')}
       and s.expires_at > now()
       and s.last_seen_at > now() - make_interval(mins => ${idleMinutes})`;
 }
 
-export async function deleteSession(db: Kysely<DB>, tokenHash: string): Promise<void> {
-  await db.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute();
+export async function deleteSession(db: Kysely<DB>, userId: string, tokenHash: string): Promise<void> {
+  await db.deleteFrom('sessions').where('user_id', '=', userId).where('token_hash', '=', tokenHash).execute();
 }
 
 /** Ends every session of the user except the one that asked (all of them when none did). */

@@ -78,3 +78,21 @@ export function isStalePlan(err: unknown): boolean {
 export function isReadOnly(err: unknown): boolean {
   return sqlState(err) === READ_ONLY;
 }
+
+// Citus names a shard's copy of an index or constraint `<name>_<shard id>`.
+const SHARD_SUFFIX = /_\d+$/;
+const QUOTED_CONSTRAINT = /constraint "([^"]+)"/;
+
+/**
+ * The entry of `known` for the constraint a violation names. PostgreSQL and PGlite report the
+ * name in `constraint`. Citus re-raises a worker's violation without it, and with the name of the
+ * shard's copy in the message: the one place this service reads an error's text. A shard's name
+ * found either way is mapped back to the table's.
+ */
+export function violatedConstraint<T>(err: unknown, known: ReadonlyMap<string, T>): T | undefined {
+  const field = (err as { constraint?: unknown }).constraint;
+  const message = (err as { message?: unknown }).message;
+  const name = typeof field === 'string' ? field : typeof message === 'string' ? QUOTED_CONSTRAINT.exec(message)?.[1] : undefined;
+  if (name === undefined) return undefined;
+  return known.get(name) ?? known.get(name.replace(SHARD_SUFFIX, ''));
+}

@@ -230,7 +230,73 @@ const MIGRATIONS: Record<string, Migration> = {
       await recomputeEmails(db);
     },
   },
+  '0009_distributable_keys': {
+    async up(db: Kysely<DB>) {
+      // Every unique key now holds the column a distributed PostgreSQL (Citus) places rows by,
+      // and every row one request writes has the same value there: the user's id. The tables are
+      // the same everywhere; with the citus extension installed they are then distributed.
+      // `id` first: a primary key led by the owner would compete with the listing's ordered
+      // indexes for the owner's rows, and serve them worse (a sort).
+      await sql`alter table projects drop constraint projects_pkey, add primary key (id, owner_id)`.execute(db);
+      // A token of the earlier shape names no user and is found by its hash alone until it expires.
+      await sql`alter table sessions drop constraint sessions_pkey, add primary key (user_id, token_hash)`.execute(db);
+      await sql`drop index sessions_user_id`.execute(db);
+      await sql`create index sessions_token_hash on sessions (token_hash)`.execute(db);
+      // A key's scope becomes a UUID: the user's id, or the SHA-256 of `anon:<address>` for signup
+      // (anonymousScope in src/idempotency/idempotency.repository.ts computes the same).
+      await sql`alter table idempotency_keys add column scope_id uuid`.execute(db);
+      await sql`
+        update idempotency_keys set scope_id = case
+          when scope like 'user:%' then substr(scope, 6)::uuid
+          else substr(encode(sha256(convert_to(scope, 'UTF8')), 'hex'), 1, 32)::uuid
+        end`.execute(db);
+      await sql`
+        alter table idempotency_keys
+          drop constraint idempotency_keys_pkey,
+          drop column scope,
+          alter column scope_id set not null,
+          add primary key (scope_id, key)`.execute(db);
+      // The latest hit's time, so that the counter's upsert needs no now() past its VALUES.
+      await sql`alter table rate_limits add column hit_at timestamptz`.execute(db);
+      await sql`update rate_limits set hit_at = window_start`.execute(db);
+      await sql`alter table rate_limits alter column hit_at set not null`.execute(db);
+      await distributeOnCitus(db);
+    },
+  },
 };
+
+/**
+ * With the citus extension installed, places every table across the cluster (docs/scale-out.md):
+ * users on every node (a reference table: usernames and emails stay globally unique, and every
+ * request's session check joins its user locally); projects, sessions and idempotency outcomes by
+ * user, on one shard together, so a request's writes are one single-shard transaction; gateway
+ * identities and rate-limit counters by the value they are looked up by. The foreign keys are
+ * dropped while the tables move and added back once both ends are distributed.
+ */
+async function distributeOnCitus(db: Kysely<DB>): Promise<void> {
+  const { rows } = await sql<{ citus: boolean }>`select exists (select 1 from pg_extension where extname = 'citus') as citus`.execute(db);
+  if (!rows[0]?.citus) return;
+  const references = [
+    { table: 'projects', column: 'owner_id', name: 'projects_owner_id_fkey' },
+    { table: 'sessions', column: 'user_id', name: 'sessions_user_id_fkey' },
+    { table: 'user_identities', column: 'user_id', name: 'user_identities_user_id_fkey' },
+  ];
+  // One connection per worker for the rest of the migration's transaction: a foreign key to a
+  // reference table cannot be added after parallel work on distributed tables in one transaction.
+  await sql`set local citus.multi_shard_modify_mode to 'sequential'`.execute(db);
+  for (const r of references) await sql`alter table ${sql.table(r.table)} drop constraint ${sql.id(r.name)}`.execute(db);
+  await sql`select create_reference_table('users')`.execute(db);
+  await sql`select create_distributed_table('projects', 'owner_id')`.execute(db);
+  await sql`select create_distributed_table('sessions', 'user_id', colocate_with => 'projects')`.execute(db);
+  await sql`select create_distributed_table('idempotency_keys', 'scope_id', colocate_with => 'projects')`.execute(db);
+  await sql`select create_distributed_table('user_identities', 'subject')`.execute(db);
+  await sql`select create_distributed_table('rate_limits', 'bucket', colocate_with => 'user_identities')`.execute(db);
+  for (const r of references) {
+    await sql`
+      alter table ${sql.table(r.table)} add constraint ${sql.id(r.name)}
+      foreign key (${sql.ref(r.column)}) references users (id) on delete cascade`.execute(db);
+  }
+}
 
 /** The advisory lock id every instance's migration run takes (any fixed 64-bit value). */
 const MIGRATION_LOCK = 7_307_091_254_813_117_001n;

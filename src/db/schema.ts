@@ -36,8 +36,11 @@ export interface ProjectsTable {
 }
 
 export interface IdempotencyKeysTable {
-  /** Whose key it is: `user:<id>`, or `anon:<client ip>` for signup. */
-  scope: string;
+  /**
+   * Whose key it is: the user's id, or for signup a UUID derived from the client address
+   * (`anonymousScope` in src/idempotency): the key sits on its user's shard, with their projects.
+   */
+  scope_id: string;
   key: string;
   /** SHA-256 of method, path and body: the same key with another request is refused. */
   fingerprint: string;
@@ -52,6 +55,8 @@ export interface RateLimitsTable {
   /** What is counted, and for whom: `signup:<ip>`, `login-failed:<login>`, … */
   bucket: string;
   window_start: Date;
+  /** The latest hit: how far into its window the counter is, without calling now() (Citus). */
+  hit_at: Date;
   hits: number;
 }
 

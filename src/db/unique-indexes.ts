@@ -1,9 +1,9 @@
-import { sqlState } from './driver-errors.ts';
+import { sqlState, violatedConstraint } from './driver-errors.ts';
 
 /**
  * The one table of unique indexes and the conflict each one decides: the resource whose value is
- * taken and the API `field` that holds it. A unique violation (SQLSTATE 23505) names its index in
- * `err.constraint` on both drivers (PGlite and node-postgres); `uniqueConflict` turns that name
+ * taken and the API `field` that holds it. A unique violation (SQLSTATE 23505) names its index
+ * (violatedConstraint reads it, Citus's shard-suffixed names too); `uniqueConflict` turns that name
  * into an entry of this table, so services reason in resources and fields, never in index names.
  * The migrations that create the indexes take their names from here.
  */
@@ -27,6 +27,5 @@ const BY_NAME = new Map<string, UniqueConflict>(Object.values(UNIQUE_INDEXES).ma
  */
 export function uniqueConflict(err: unknown): UniqueConflict | null | undefined {
   if (sqlState(err) !== '23505') return undefined;
-  const name = (err as { constraint?: unknown }).constraint;
-  return (typeof name === 'string' && BY_NAME.get(name)) || null;
+  return violatedConstraint(err, BY_NAME) ?? null;
 }

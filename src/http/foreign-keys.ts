@@ -1,5 +1,5 @@
 import type { ErrorCode } from '../errors/codes.ts';
-import { sqlState } from '../db/driver-errors.ts';
+import { sqlState, violatedConstraint } from '../db/driver-errors.ts';
 
 /**
  * The one table from foreign-key constraint name to what its violation (SQLSTATE 23503) means to
@@ -19,9 +19,10 @@ export const FOREIGN_KEYS = {
   user_identities_user_id_fkey: 'UNAUTHENTICATED',
 } as const satisfies Record<string, ErrorCode>;
 
+const BY_NAME = new Map<string, ErrorCode>(Object.entries(FOREIGN_KEYS));
+
 /** The client's error for a foreign-key violation of a known constraint; undefined for anything else. */
 export function foreignKeyViolation(err: unknown): ErrorCode | undefined {
   if (sqlState(err) !== '23503') return undefined;
-  const name = (err as { constraint?: unknown }).constraint;
-  return typeof name === 'string' && name in FOREIGN_KEYS ? FOREIGN_KEYS[name as keyof typeof FOREIGN_KEYS] : undefined;
+  return violatedConstraint(err, BY_NAME);
 }

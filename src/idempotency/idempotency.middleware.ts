@@ -4,7 +4,8 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { AppError, validationError } from '../errors/app-error.ts';
 import type { AppDeps, AppEnv } from '../http/app-deps.ts';
-import { confirmKey, findKey, keyLockId, storeResponse, tryLockKey, type StoredKey } from './idempotency.repository.ts';
+import { sqlState } from '../db/driver-errors.ts';
+import { anonymousScope, recordedOutcome, recordOutcome, type StoredKey } from './idempotency.repository.ts';
 
 const HEADER = 'Idempotency-Key';
 const KEY_SHAPE = /^[\x21-\x7E]{1,255}$/;
@@ -13,7 +14,7 @@ const REPLAYED_HEADERS = ['content-type', 'location', 'etag'];
 
 function scopeOf(c: Context<AppEnv>, deps: AppDeps): string {
   const caller = c.get('caller') as AppEnv['Variables']['caller'] | undefined;
-  return caller ? `user:${caller.user.id}` : `anon:${deps.clientIp(c) ?? 'unknown'}`;
+  return caller ? caller.user.id : anonymousScope(deps.clientIp(c) ?? 'unknown');
 }
 
 async function fingerprint(c: Context<AppEnv>): Promise<string> {
@@ -26,6 +27,9 @@ async function fingerprint(c: Context<AppEnv>): Promise<string> {
 function replay(c: Context, stored: StoredKey, print: string): Response {
   if (stored.fingerprint !== print) throw new AppError('IDEMPOTENCY_KEY_MISMATCH', { field: HEADER });
   const headers = JSON.parse(stored.response_headers) as Record<string, string>;
+  // A route that ran before the replay was decided left its own response, whose headers Hono
+  // carries into the next one: none that describes that response may reach the replay.
+  if (c.finalized) for (const h of [...REPLAYED_HEADERS, 'content-length']) c.res.headers.delete(h);
   return c.body(stored.response_body, stored.response_status as ContentfulStatusCode, { ...headers, 'Idempotent-Replayed': 'true' });
 }
 
@@ -46,13 +50,24 @@ export interface IdempotencyOptions {
 }
 
 /**
- * `Idempotency-Key` support (docs/spec.md §5) for a POST that creates or restores. The key is scoped to the
- * caller (or the client IP before signup) and kept in the database, so it holds across instances.
- * A keyed request runs in one transaction that first takes the key's advisory lock (held: 409),
- * replays a recorded outcome (another request with the key: 422), or else runs the route on the
- * transaction (`c.var.db`) and records its response in it: the write and its outcome commit
- * together or not at all. A 4xx is recorded after the rollback (it wrote nothing); a 5xx is not
- * recorded, so a retry runs anew. Without the header it does nothing.
+ * Inside the attempt's transaction, a statement that times out recording the outcome was waiting
+ * for another attempt with the key, still running: a 409 to retry. (Outside one, the same timeout
+ * may be a commit's wait for a standby, and stays a 503.)
+ */
+function inUseOnTimeout(err: unknown): unknown {
+  return sqlState(err) === '57014' ? new AppError('IDEMPOTENCY_KEY_IN_USE', { field: HEADER }) : err;
+}
+
+/**
+ * `Idempotency-Key` support (docs/spec.md §5) for a POST that creates or restores. The key is
+ * scoped to the caller (or the client IP before signup) and kept in the database, so it holds
+ * across instances. A keyed request runs the route in one transaction (`c.var.db`) and records its
+ * response under the key in it: the write and its outcome commit together or not at all, on the
+ * caller's shard when the database is distributed. The key's primary key decides between two
+ * attempts: the second waits for the first's transaction, then rolls its own work back and
+ * replays the first's outcome (another request with the key: 422). A 4xx is recorded after the
+ * rollback (it wrote nothing); a 5xx is not recorded, so a retry runs anew. Without the header it
+ * does nothing.
  */
 export function idempotency(deps: AppDeps, options: IdempotencyOptions = {}): MiddlewareHandler<AppEnv> {
   const { db } = deps;
@@ -63,25 +78,16 @@ export function idempotency(deps: AppDeps, options: IdempotencyOptions = {}): Mi
       return;
     }
     if (!KEY_SHAPE.test(key)) throw validationError([{ field: HEADER, code: 'format' }]);
-    const entry = { scope: scopeOf(c, deps), key, fingerprint: await fingerprint(c) };
+    const entry = { scopeId: scopeOf(c, deps), key, fingerprint: await fingerprint(c) };
 
     if (options.prepare) {
-      const earlier = await findKey(db, entry.scope, key);
-      if (earlier) {
-        await confirmKey(db, entry.scope, key);
-        return replay(c, earlier, entry.fingerprint);
-      }
+      const earlier = await recordedOutcome(db, entry);
+      if (earlier) return replay(c, earlier, entry.fingerprint);
       await options.prepare(c);
     }
-    let stored: StoredKey | undefined;
+    let recorded = false;
     try {
       await db.transaction().execute(async (trx) => {
-        if (!(await tryLockKey(trx, keyLockId(entry.scope, key)))) throw new AppError('IDEMPOTENCY_KEY_IN_USE', { field: HEADER });
-        stored = await findKey(trx, entry.scope, key);
-        if (stored) {
-          await confirmKey(trx, entry.scope, key);
-          return;
-        }
         c.set('db', trx);
         try {
           await next();
@@ -89,14 +95,21 @@ export function idempotency(deps: AppDeps, options: IdempotencyOptions = {}): Mi
           c.set('db', db);
         }
         if (c.res.status >= 400) throw new RollBack();
-        await storeResponse(trx, entry, await outcome(c.res));
+        recorded = await recordOutcome(trx, entry, await outcome(c.res)).catch((err: unknown) => {
+          throw inUseOnTimeout(err);
+        });
+        if (!recorded) throw new RollBack();
       });
     } catch (err) {
       if (!(err instanceof RollBack)) throw err;
-      if (c.res.status < 500) await storeResponse(db, entry, await outcome(c.res));
-      return;
+      if (c.res.status >= 500) return;
+      if (c.res.status >= 400) recorded = await recordOutcome(db, entry, await outcome(c.res));
     }
-    if (stored) return replay(c, stored, entry.fingerprint);
+    if (recorded) return;
+    const stored = await recordedOutcome(db, entry);
+    // Recorded a moment ago and already gone: only an expiry purge between the two statements.
+    if (!stored) throw new AppError('IDEMPOTENCY_KEY_IN_USE', { field: HEADER });
+    c.res = replay(c, stored, entry.fingerprint);
   };
 }
 

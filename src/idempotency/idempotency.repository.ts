@@ -13,78 +13,75 @@ export interface StoredKey {
   response_body: string;
 }
 
+/** A key, as its row is found: the scope (a UUID, see the table) and the client's key. */
+export interface KeyRef {
+  scopeId: string;
+  key: string;
+}
+
+/**
+ * The scope of a caller with no account yet (signup), a UUID made of the SHA-256 of
+ * `anon:<address>`; migration 0009 turned the earlier text scopes into the same.
+ */
+export function anonymousScope(address: string): string {
+  return createHash('sha256')
+    .update(`anon:${address}`)
+    .digest('hex')
+    .slice(0, 32)
+    .replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-');
+}
+
 const live = sql<boolean>`created_at > now() - make_interval(hours => ${KEY_LIFETIME_HOURS})`;
 
 /**
- * The advisory lock id of a key: 64 bits of SHA-256 over scope and key. Two keys sharing an id
- * would only make one wait for (409) the other, never share an outcome.
+ * The key's recorded outcome, unless it has expired, made durable before it is replayed: the
+ * lookup is a write to its row, so it commits (and waits for synchronous replication) like the
+ * one that recorded it. A read alone does not wait, and the outcome may have committed on the
+ * primary only (its commit's wait for the standby was cancelled): replayed, and then lost to a
+ * failover, it would be an acknowledged create that is gone. On a node that refuses writes this
+ * is a 503, not a replay.
  */
-export function keyLockId(scope: string, key: string): string {
-  return createHash('sha256').update(`${scope}\n${key}`).digest().readBigInt64BE().toString();
-}
-
-/**
- * Takes the key's lock for the rest of the transaction, without waiting; false when another
- * attempt holds it. The lock ends with the transaction or its connection, so an attempt that can no
- * longer finish never keeps a key.
- */
-export async function tryLockKey(trx: Kysely<DB>, lockId: string): Promise<boolean> {
-  const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${lockId}::bigint) as locked`.execute(trx);
-  return rows[0]?.locked === true;
-}
-
-/** The key's recorded outcome, unless it has expired. */
-export function findKey(db: Kysely<DB>, scope: string, key: string): Promise<StoredKey | undefined> {
+export function recordedOutcome(db: Kysely<DB>, ref: KeyRef): Promise<StoredKey | undefined> {
   return db
-    .selectFrom('idempotency_keys')
-    .select(['fingerprint', 'response_status', 'response_headers', 'response_body'])
-    .where('scope', '=', scope)
-    .where('key', '=', key)
+    .updateTable('idempotency_keys')
+    .set({ created_at: sql<Date>`created_at` })
+    .where('scope_id', '=', ref.scopeId)
+    .where('key', '=', ref.key)
     .where(live)
+    .returning(['fingerprint', 'response_status', 'response_headers', 'response_body'])
     .executeTakeFirst();
 }
 
 /**
- * Makes the key's recorded outcome durable before it is replayed: a write to its row, so the
- * commit waits for synchronous replication like the one that recorded it. A read
- * alone does not wait, and the outcome may have committed on the primary only (its commit's wait
- * for the standby was cancelled): replayed, and then lost to a failover, it would be an
- * acknowledged create that is gone. On a node that refuses writes this is a 503, not a replay.
+ * Records a request's outcome under its key, replacing only an expired one; false when a live
+ * outcome is recorded already (the caller replays it). The key's primary key is the claim: a
+ * second attempt's insert waits for the first's transaction, then finds its outcome, on whichever
+ * node either connected to. The expiry compares stored times, not now(), which a distributed
+ * PostgreSQL (Citus) refuses in DO UPDATE.
  */
-export async function confirmKey(db: Kysely<DB>, scope: string, key: string): Promise<void> {
-  await db
-    .updateTable('idempotency_keys')
-    .set({ created_at: sql<Date>`created_at` })
-    .where('scope', '=', scope)
-    .where('key', '=', key)
-    .execute();
-}
-
-/**
- * Records a request's outcome under its key, replacing only an expired one: a live outcome
- * recorded first stays.
- */
-export async function storeResponse(
+export async function recordOutcome(
   db: Kysely<DB>,
-  entry: { scope: string; key: string; fingerprint: string },
+  entry: KeyRef & { fingerprint: string },
   response: { status: number; headers: Record<string, string>; body: string },
-): Promise<void> {
+): Promise<boolean> {
   const values = {
     fingerprint: entry.fingerprint,
     response_status: response.status,
     response_headers: JSON.stringify(response.headers),
     response_body: response.body,
   };
-  await db
+  const row = await db
     .insertInto('idempotency_keys')
-    .values({ scope: entry.scope, key: entry.key, ...values })
+    .values({ scope_id: entry.scopeId, key: entry.key, ...values, created_at: sql<Date>`now()` })
     .onConflict((oc) =>
       oc
-        .columns(['scope', 'key'])
-        .doUpdateSet({ ...values, created_at: sql<Date>`now()` })
-        .where('idempotency_keys.created_at', '<=', sql<Date>`now() - make_interval(hours => ${KEY_LIFETIME_HOURS})`),
+        .columns(['scope_id', 'key'])
+        .doUpdateSet({ ...values, created_at: sql<Date>`excluded.created_at` })
+        .where(sql<boolean>`extract(epoch from (excluded.created_at - idempotency_keys.created_at)) >= ${KEY_LIFETIME_HOURS * 3600}`),
     )
-    .execute();
+    .returning('key')
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 /** Deletes keys past their lifetime; returns how many. */

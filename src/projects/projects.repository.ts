@@ -2,13 +2,9 @@ import { sql, type Kysely } from 'kysely';
 import { LIVE_LISTING_PREDICATE, LIVE_TITLE_PREDICATE } from '../db/index-predicates.ts';
 import type { DB, Project } from '../db/schema.ts';
 import type { VersionCondition } from './projects.preconditions.ts';
-import { columnList } from '../db/columns.ts';
 
-// Named, never `*` (see columnList).
+// Named, never `*` (see src/db/columns.ts).
 const COLUMNS = ['id', 'owner_id', 'title', 'title_key', 'description', 'version', 'created_at', 'updated_at', 'deleted_at'] as const;
-const RETURNED = columnList(COLUMNS);
-const INSERTED = columnList(COLUMNS, 'inserted');
-const HOLDER = columnList(COLUMNS, 'p');
 
 export interface NewProject {
   owner_id: string;
@@ -17,34 +13,19 @@ export interface NewProject {
   description: string | null;
 }
 
-/** What one create statement did: the new project, or the live project that holds the title. */
-export type InsertOutcome = { created: Project } | { created?: undefined; holderId: string | undefined };
-
 /**
- * Inserts the project unless the owner's partial unique index on the title key refuses it, and in
- * that case returns the holder, all in one statement: the success and the 409 path each cost one
- * round trip. The holder is read with the statement's snapshot, so one committed while this
- * statement waited on it is not seen (`holderId` undefined); the caller looks again.
+ * Inserts the project unless the owner's partial unique index on the title key refuses it; then
+ * nothing is returned and the caller looks up the holder. One statement on one shard when the
+ * table is distributed by owner (a statement that also read the holder would not be, see
+ * docs/scale-out.md), and the success path's only round trip.
  */
-export async function insertProjectUnlessTaken(db: Kysely<DB>, project: NewProject): Promise<InsertOutcome> {
-  const { rows } = await sql<Project & { taken: boolean }>`
-    with inserted as (
-      insert into projects (owner_id, title, title_key, description)
-      values (${project.owner_id}, ${project.title}, ${project.title_key}, ${project.description})
-      on conflict (owner_id, title_key) where ${LIVE_TITLE_PREDICATE} do nothing
-      returning ${RETURNED}
-    )
-    select ${INSERTED}, false as taken from inserted
-    union all
-    select ${HOLDER}, true as taken from projects p
-    where not exists (select 1 from inserted)
-      and p.owner_id = ${project.owner_id} and p.title_key = ${project.title_key} and ${LIVE_TITLE_PREDICATE}`.execute(db);
-  const row = rows[0];
-  if (row && !row.taken) {
-    const { taken: _, ...created } = row;
-    return { created };
-  }
-  return { holderId: row?.id };
+export function insertProjectUnlessTaken(db: Kysely<DB>, project: NewProject): Promise<Project | undefined> {
+  return db
+    .insertInto('projects')
+    .values(project)
+    .onConflict((oc) => oc.columns(['owner_id', 'title_key']).where(LIVE_TITLE_PREDICATE).doNothing())
+    .returning(COLUMNS)
+    .executeTakeFirst();
 }
 
 /** The owner's project, deleted or not. */

@@ -44,7 +44,7 @@ async function titleConflict(db: Kysely<DB>, err: unknown, ownerId: string, key:
 
 /**
  * Creates a project in one statement; the partial unique index alone decides a duplicate title,
- * and the same statement names the holder for the 409.
+ * and only then a second statement names the holder for the 409.
  */
 export async function createProject(
   db: Kysely<DB>,
@@ -52,14 +52,14 @@ export async function createProject(
   input: { title: string; description?: string | undefined },
 ): Promise<Project> {
   const key = titleKey(input.title);
-  const outcome = await insertProjectUnlessTaken(db, {
+  const created = await insertProjectUnlessTaken(db, {
     owner_id: ownerId,
     title: input.title,
     title_key: key,
     description: input.description ?? null,
   });
-  if (outcome.created) return outcome.created;
-  throw duplicateTitle(outcome.holderId ?? (await findLiveProjectIdByTitle(db, ownerId, key)));
+  if (created) return created;
+  throw duplicateTitle(await findLiveProjectIdByTitle(db, ownerId, key));
 }
 
 /**

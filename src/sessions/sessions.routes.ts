@@ -88,7 +88,7 @@ export function sessionsRoutes(deps: AppDeps) {
       });
     })
     .openapi({ ...LOGOUT, middleware: [requireAuth(deps)] as const }, async (c) => {
-      await revokeSession(c.get('db'), deps.callers, c.get('caller').sessionHash);
+      await revokeSession(c.get('db'), deps.callers, c.get('caller'));
       clearSessionCookie(c, config);
       return c.body(null, 204);
     });

@@ -71,7 +71,7 @@ export class FaultInjector {
 
   /** Kills a backend and waits until it is gone, so the connection's next use fails. */
   async kill(pid: number): Promise<void> {
-    await this.admin.query('select pg_terminate_backend($1)', [pid]);
+    await this.admin.query('select pg_terminate_backend($1::int)', [pid]);
     for (;;) {
       const { rows } = await this.admin.query('select 1 from pg_stat_activity where pid = $1', [pid]);
       if (rows.length === 0) return;

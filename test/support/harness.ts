@@ -7,6 +7,8 @@ import { LIMITS_OFF, loadConfig } from '../../src/config.ts';
 import { createDb, type CreateDbOptions, type Database } from '../../src/db/database.ts';
 import type { DB } from '../../src/db/schema.ts';
 import { createLogger } from '../../src/logger.ts';
+import { migrate } from '../../src/db/migrations.ts';
+import { createCitusDatabase, dropCitusDatabase } from './citus.ts';
 import { runStatement } from './pg-client.ts';
 import { databaseUrl } from './postgres-url.ts';
 
@@ -31,6 +33,35 @@ export function onPostgres(): boolean {
   return inject('testDatabase').kind === 'postgres';
 }
 
+/**
+ * A query of the backends of the current database waiting on a lock (`pid`, `application_name`),
+ * run on the server the test's direct URL reaches. On Citus a statement waits on the worker that
+ * holds its shard, and its coordinator backend shows a client wait: the cluster's lock-wait view
+ * names it (a global PID is the node id × 10^10 + the PID).
+ */
+export function lockWaiters(): string {
+  const waiting = onCitus() ? `or pid in (select (waiting_gpid % 10000000000)::int from citus_lock_waits)` : '';
+  return `select pid, application_name from pg_stat_activity
+    where datname = current_database() and (wait_event_type = 'Lock' ${waiting})`;
+}
+
+/**
+ * A query of the locks backends of the current database wait for (`pid`, `locktype`), wherever
+ * they are held: on Citus, the cluster's lock view, whose global PIDs name the coordinator's
+ * backends.
+ */
+export function ungrantedLocks(): string {
+  const locks = onCitus() ? `(select locktype, granted, (global_pid % 10000000000)::int as pid from citus_locks)` : 'pg_locks';
+  return `select l.pid, l.locktype from ${locks} l join pg_stat_activity a on a.pid = l.pid
+    where not l.granted and a.datname = current_database()`;
+}
+
+/** Whether that server is a Citus coordinator, whose test databases are distributed. */
+export function onCitus(): boolean {
+  const spec = inject('testDatabase');
+  return spec.kind === 'postgres' && spec.citusWorkers !== undefined;
+}
+
 export type TestDbOptions = Pick<
   CreateDbOptions,
   'max' | 'acquireTimeoutMs' | 'statementTimeoutMs' | 'preparedStatements' | 'onIdleError' | 'log'
@@ -51,7 +82,14 @@ export async function openTestDatabase(options: TestDbOptions = {}): Promise<Tes
     return { database, url: undefined, directUrl: undefined, queries, statements, close: () => database.close() };
   }
   const name = `projects_api_t_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  await runStatement(spec.adminUrl, `create database ${name} template ${spec.template}`);
+  const workers = spec.citusWorkers;
+  if (workers) {
+    await createCitusDatabase(spec.adminUrl, workers, name);
+    const migrating = await createDb(databaseUrl(spec.adminUrl, name), { max: 1 });
+    await migrate(migrating.db).finally(() => migrating.close());
+  } else {
+    await runStatement(spec.adminUrl, `create database ${name} template ${spec.template}`);
+  }
   const url = databaseUrl(spec.appUrl, name);
   const database = await createDb(url, { ...options, log });
   return {
@@ -60,6 +98,29 @@ export async function openTestDatabase(options: TestDbOptions = {}): Promise<Tes
     directUrl: databaseUrl(spec.adminUrl, name),
     queries,
     statements,
+    close: async () => {
+      await database.close();
+      if (workers) await dropCitusDatabase(spec.adminUrl, workers, name);
+      else await runStatement(spec.adminUrl, `drop database if exists ${name} with (force)`);
+    },
+  };
+}
+
+/**
+ * A database no migration has touched, for a test that seeds what an older schema held:
+ * in-memory PGlite, or a new database on the server (on Citus, the coordinator's alone).
+ */
+export async function openUnmigratedDatabase(): Promise<{ database: Database; close(): Promise<void> }> {
+  const spec = inject('testDatabase');
+  if (spec.kind === 'pglite') {
+    const database = await createDb('pglite://memory');
+    return { database, close: () => database.close() };
+  }
+  const name = `projects_api_u_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  await runStatement(spec.adminUrl, `create database ${name}`);
+  const database = await createDb(databaseUrl(spec.appUrl, name));
+  return {
+    database,
     close: async () => {
       await database.close();
       await runStatement(spec.adminUrl, `drop database if exists ${name} with (force)`);
