@@ -137,12 +137,10 @@ export function createApp({
   if (tracing) app.use(tracing.middleware);
   if (metrics) app.use(requestMetrics(metrics));
   app.use(requestContext(logger, config.defaultLocale, (c) => requestedScheme(c, connectionScheme(c), hops), deps.clientIp));
+  app.use(securityHeaders());
+  // One middleware for both: every level of the chain costs each request a promise and a closure.
   app.use(async (c, next) => {
     c.set('db', db);
-    await next();
-  });
-  app.use(securityHeaders());
-  app.use(async (c, next) => {
     if (hasDotSegment(requestPath(c) ?? '')) throw new AppError('NOT_FOUND_RESOURCE');
     await next();
   });

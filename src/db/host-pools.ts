@@ -92,7 +92,7 @@ export class HostPools {
         continue;
       }
       try {
-        if (await this.#qualifies(client)) {
+        if (this.#known(client) || (await this.#qualifies(client))) {
           if (index !== this.#current) this.#moveTo(index);
           return client;
         }
@@ -113,8 +113,12 @@ export class HostPools {
     await Promise.all(pools.map((pool) => pool.end()));
   }
 
+  /** Qualifies without asking: any host does, or this connection was checked (no await for those). */
+  #known(client: pg.PoolClient): boolean {
+    return this.#target === 'any' || this.#checked.has(client);
+  }
+
   async #qualifies(client: pg.PoolClient): Promise<boolean> {
-    if (this.#target === 'any' || this.#checked.has(client)) return true;
     const { rows } = await runBounded<{ recovery: boolean; read_only: boolean }>(
       client,
       { text: ROLE_CHECK },

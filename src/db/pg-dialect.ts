@@ -78,7 +78,7 @@ class PgConnection implements DatabaseConnection {
     try {
       const { command, rowCount, rows } = await runBounded<R & pg.QueryResultRow>(
         this.client,
-        { text: query.sql, values: [...query.parameters], ...(name !== undefined && { name }) },
+        { text: query.sql, values: query.parameters as unknown[], ...(name !== undefined && { name }) },
         this.timeoutMs,
       );
       const writes = command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE';

@@ -68,7 +68,9 @@ export async function runBounded<R extends pg.QueryResultRow>(
     }, CANCEL_GRACE_MS);
   }, timeoutMs);
   try {
-    const result = await client.query<R>(config);
+    // node-postgres copies a config object, property descriptors and all, for every query; text
+    // and values are taken as they are. Only a named statement needs the object.
+    const result = await (config.name === undefined ? client.query<R>(config.text, config.values) : client.query<R>(config));
     // A COMMIT waiting for a synchronous standby that is cancelled reports success, with a warning
     // that it committed here but may not have been replicated: a failover now would lose it. Any
     // statement that finished only after its cancel was sent is answered as cut, so the caller

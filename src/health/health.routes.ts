@@ -5,6 +5,7 @@ import { RETRY_AFTER_SECONDS } from '../http/to-app-error.ts';
 import { createRouter } from '../http/router.ts';
 import { errorResponses, jsonResponse, successBody, PUBLIC, successSchema } from '../http/openapi.ts';
 import { requestLogger } from '../http/request-context.ts';
+import { respondJson } from '../http/json-response.ts';
 
 const HealthSchema = successSchema(z.object({ status: z.enum(['live', 'ready']) })).openapi('Health');
 
@@ -42,7 +43,7 @@ end $$`;
 /** `/health/live` (the process runs) and `/health/ready` (the database answers and takes writes). */
 export function healthRoutes() {
   return createRouter()
-    .openapi(LIVE, (c) => c.json(successBody({ status: 'live' as const }), 200))
+    .openapi(LIVE, (c) => respondJson(c, successBody({ status: 'live' as const }), 200))
     .openapi(READY, async (c) => {
       try {
         await WRITABLE.execute(c.get('db'));
@@ -50,6 +51,6 @@ export function healthRoutes() {
         requestLogger(c).warn({ err }, 'database not ready');
         throw new AppError('SERVICE_UNAVAILABLE', { headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) }, cause: err });
       }
-      return c.json(successBody({ status: 'ready' as const }), 200);
+      return respondJson(c, successBody({ status: 'ready' as const }), 200);
     });
 }

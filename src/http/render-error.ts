@@ -4,6 +4,7 @@ import type { AppError } from '../errors/app-error.ts';
 import { ERRORS, REASON_PHRASES } from '../errors/codes.ts';
 import { FIELD_ISSUE_TEXTS, SPECIFIC_TEXTS, fill, type Locale } from '../errors/messages.ts';
 import type { FieldIssue } from '../errors/app-error.ts';
+import { respondJson } from './json-response.ts';
 
 function issueText(issue: FieldIssue, locale: Locale): string {
   return fill(FIELD_ISSUE_TEXTS[issue.code][locale], { field: issue.field, ...issue.params });
@@ -50,7 +51,7 @@ export function renderError(c: Context<AppEnv>, err: AppError): Response {
       instance: c.req.path,
       ...members,
     };
-    return c.body(JSON.stringify(problem), status, { 'Content-Type': 'application/problem+json; charset=UTF-8' });
+    return respondJson(c, problem, status, undefined, 'application/problem+json; charset=UTF-8');
   }
-  return c.json({ status: 'Failed' as const, ...members }, status);
+  return respondJson(c, { status: 'Failed' as const, ...members }, status);
 }

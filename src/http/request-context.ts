@@ -37,13 +37,15 @@ function declaredBytes(res: Response): number | undefined {
 
 /**
  * Makes the response's length known before it is sent, for the access line: Hono leaves
- * `Content-Length` to the adapter, which computes it only while writing. Every body this app
- * answers with is already whole in memory (JSON, the built page, the docs assets), so this is one
- * copy, never a stream held back; a body that already declares its length is left alone.
+ * `Content-Length` to the adapter, which computes it only while writing. JSON answers declare it
+ * as they are rendered (respondJson), and are left alone: the header is looked at first, since
+ * asking for the body of the Node adapter's lightweight response builds a full one. Every other
+ * body this app answers with is already whole in memory (the built page, the docs assets, a
+ * replayed outcome), so for those this is one copy, never a stream held back.
  */
 async function declareLength(c: Context<AppEnv>): Promise<void> {
   const { res } = c;
-  if (res.body === null || res.headers.has('content-length')) return;
+  if (res.headers.has('content-length') || res.body === null) return;
   const body = new Uint8Array(await res.arrayBuffer());
   const headers = new Headers(res.headers);
   headers.set('Content-Length', String(body.byteLength));

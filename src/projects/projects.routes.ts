@@ -16,6 +16,7 @@ import {
   restoreOwnProject,
   updateProject,
 } from './projects.service.ts';
+import { respondJson } from '../http/json-response.ts';
 
 const IfMatchHeader = z.object({
   'if-match': z
@@ -158,20 +159,20 @@ export function projectsRoutes(deps: AppDeps) {
   return createRouter()
     .openapi({ ...CREATE, middleware: [auth, jsonGate, idempotent] as const }, async (c) => {
       const project = await createProject(c.get('db'), c.get('caller').user.id, c.req.valid('json'));
-      return c.json(successBody(projectView(project)), 201, { Location: projectLocation(project.id), ETag: etag(project.version) });
+      return respondJson(c, successBody(projectView(project)), 201, { Location: projectLocation(project.id), ETag: etag(project.version) });
     })
     .openapi({ ...LIST, middleware: [auth] as const }, async (c) => {
       const { items, nextCursor } = await listOwnProjects(c.get('db'), c.get('caller').user.id, c.req.valid('query'));
-      return c.json({ status: 'Success' as const, data: items.map(projectView), meta: { nextCursor } }, 200);
+      return respondJson(c, { status: 'Success' as const, data: items.map(projectView), meta: { nextCursor } }, 200);
     })
     .openapi({ ...GET, middleware: [auth] as const }, async (c) => {
       const project = await getProject(c.get('db'), c.get('caller').user.id, c.req.valid('param').id);
-      return c.json(successBody(projectView(project)), 200, { ETag: etag(project.version) });
+      return respondJson(c, successBody(projectView(project)), 200, { ETag: etag(project.version) });
     })
     .openapi({ ...UPDATE, middleware: [auth, jsonGate] as const }, async (c) => {
       const versions = ifMatchVersions(c.req.valid('header')['if-match']);
       const project = await updateProject(c.get('db'), c.get('caller').user.id, c.req.valid('param').id, c.req.valid('json'), versions);
-      return c.json(successBody(projectView(project)), 200, { ETag: etag(project.version) });
+      return respondJson(c, successBody(projectView(project)), 200, { ETag: etag(project.version) });
     })
     .openapi({ ...DELETE, middleware: [auth] as const }, async (c) => {
       await deleteProject(
@@ -184,6 +185,6 @@ export function projectsRoutes(deps: AppDeps) {
     })
     .openapi({ ...RESTORE, middleware: [auth, idempotent] as const }, async (c) => {
       const project = await restoreOwnProject(c.get('db'), c.get('caller').user.id, c.req.valid('param').id);
-      return c.json(successBody(projectView(project)), 200, { ETag: etag(project.version) });
+      return respondJson(c, successBody(projectView(project)), 200, { ETag: etag(project.version) });
     });
 }

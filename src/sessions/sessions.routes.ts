@@ -11,6 +11,7 @@ import { sameOriginLogin } from '../auth/csrf.ts';
 import { clearSessionCookie, setSessionCookie } from '../auth/session-cookie.ts';
 import { revokeSession } from '../auth/auth.service.ts';
 import { logIn } from './sessions.service.ts';
+import { respondJson } from '../http/json-response.ts';
 
 const LoginBody = z
   .object({
@@ -83,9 +84,14 @@ export function sessionsRoutes(deps: AppDeps) {
       const { login, password } = c.req.valid('json');
       const session = await logIn(c.get('db'), config, deps.callers, login, password);
       setSessionCookie(c, config, session.token);
-      return c.json(successBody({ user: userView(session.user), token: session.token, expiresAt: session.expiresAt.toISOString() }), 201, {
-        Location: '/api/sessions/current',
-      });
+      return respondJson(
+        c,
+        successBody({ user: userView(session.user), token: session.token, expiresAt: session.expiresAt.toISOString() }),
+        201,
+        {
+          Location: '/api/sessions/current',
+        },
+      );
     })
     .openapi({ ...LOGOUT, middleware: [requireAuth(deps)] as const }, async (c) => {
       await revokeSession(c.get('db'), deps.callers, c.get('caller'));

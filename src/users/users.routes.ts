@@ -20,6 +20,7 @@ import {
 } from './users.schemas.ts';
 import { hashPassword } from './password.ts';
 import { checkAvailability, deleteSelf, getUser, signUp, updateSelf } from './users.service.ts';
+import { respondJson } from '../http/json-response.ts';
 
 /** The app's environment plus what only signup carries between its middleware and its handler. */
 type UsersEnv = AppEnv & {
@@ -165,19 +166,19 @@ export function usersRoutes(deps: AppDeps) {
   return createRouter<UsersEnv>()
     .openapi({ ...SIGNUP, middleware: [signupLimit, jsonGate, idempotency(deps, { prepare: hashSignupPassword })] as const }, async (c) => {
       const user = await signUp(c.get('db'), c.req.valid('json'), c.get('passwordHash'));
-      return c.json(successBody(userView(user)), 201, { Location: `/api/users/${user.id}` });
+      return respondJson(c, successBody(userView(user)), 201, { Location: `/api/users/${user.id}` });
     })
     .openapi({ ...AVAILABILITY, middleware: [availabilityLimit] as const }, async (c) =>
-      c.json(successBody(await checkAvailability(c.get('db'), c.req.valid('query'))), 200),
+      respondJson(c, successBody(await checkAvailability(c.get('db'), c.req.valid('query'))), 200),
     )
-    .openapi({ ...ME, middleware: [auth] as const }, (c) => c.json(successBody(userView(c.get('caller').user)), 200))
+    .openapi({ ...ME, middleware: [auth] as const }, (c) => respondJson(c, successBody(userView(c.get('caller').user)), 200))
     .openapi({ ...GET, middleware: [auth] as const }, async (c) => {
       const { user, self } = await getUser(c.get('db'), c.get('caller'), c.req.valid('param').id);
-      return c.json(successBody(self ? userView(user) : publicUserView(user)), 200);
+      return respondJson(c, successBody(self ? userView(user) : publicUserView(user)), 200);
     })
     .openapi({ ...UPDATE, middleware: [auth, jsonGate] as const }, async (c) => {
       const user = await updateSelf(c.get('db'), deps.callers, c.get('caller'), c.req.valid('param').id, c.req.valid('json'));
-      return c.json(successBody(userView(user)), 200);
+      return respondJson(c, successBody(userView(user)), 200);
     })
     .openapi({ ...DELETE, middleware: [auth] as const }, async (c) => {
       await deleteSelf(c.get('db'), deps.callers, c.get('caller'), c.req.valid('param').id);
