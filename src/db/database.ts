@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { Kysely, type Dialect, type LogEvent } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
@@ -6,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { HostPools } from './host-pools.ts';
 import { PgDialect } from './pg-dialect.ts';
+import { extractTemplate, findTemplate, templateMemoryFs } from './pglite-template.ts';
 import { ResilientDialect } from './resilient-dialect.ts';
 import type { DB } from './schema.ts';
 
@@ -43,6 +45,12 @@ export interface CreateDbOptions {
   acquireTimeoutMs?: number;
   /** Start an embedded database from a `dumpDataDir()` tarball instead of its data directory. */
   loadDataDir?: Blob;
+  /**
+   * Called before a new embedded database is made (a data directory without one, or in memory):
+   * `dir` is undefined in memory; `from` says whether it is copied from the template or made by
+   * initdb (seconds, see pglite-template.ts).
+   */
+  onCreate?: (created: { dir?: string; from: 'template' | 'initdb' }) => void;
   /** Called for every query Kysely runs, with its SQL and duration. */
   log?: (event: LogEvent) => void;
   /**
@@ -66,6 +74,13 @@ export function openConfiguredDb(config: Config, logger: Logger, hooks: Pick<Cre
     preparedStatements: config.dbPreparedStatements,
     onIdleError: (err) => {
       logger.warn({ err }, 'an idle database connection failed; it will be replaced');
+    },
+    // A first start is otherwise silent until `listening`, and with initdb that takes seconds.
+    onCreate: ({ dir, from }) => {
+      logger.info(
+        { from },
+        dir === undefined ? 'creating the embedded database in memory' : `creating the embedded database in ${dir} (first start only)`,
+      );
     },
   });
 }
@@ -104,9 +119,13 @@ export async function createDb(url: string, options: CreateDbOptions = {}): Prom
     if (!inMemory) mkdirSync(location, { recursive: true });
     // Loaded only when asked for: a PostgreSQL deployment (a Lambda cold start above all) should
     // not pay for parsing the embedded engine.
-    const { PGlite } = await import('@electric-sql/pglite');
+    const { PGlite, MemoryFS } = await import('@electric-sql/pglite');
+    const isNew = !options.loadDataDir && (inMemory || !existsSync(join(location, 'PG_VERSION')));
+    const template = isNew ? findTemplate() : undefined;
+    if (isNew) options.onCreate?.({ ...(!inMemory && { dir: location }), from: template ? 'template' : 'initdb' });
+    if (template && !inMemory) extractTemplate(template, location);
     const pglite = new PGlite({
-      ...(inMemory ? {} : { dataDir: location }),
+      ...(inMemory ? template && { fs: templateMemoryFs(MemoryFS, template) } : { dataDir: location }),
       ...(options.loadDataDir && { loadDataDir: options.loadDataDir }),
       startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`],
     });
