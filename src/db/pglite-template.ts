@@ -8,7 +8,7 @@ import type { MemoryFS } from '@electric-sql/pglite';
 /**
  * A new embedded database is a copy of a cluster the installed PGlite's own initdb made
  * (`npm run pglite:template` writes it, shut down cleanly, as a brotli-compressed tar). Running
- * initdb inside WebAssembly takes 8–15 s and leaves two dead WebAssembly instances, hundreds of MB,
+ * initdb inside WebAssembly takes 5–15 s and leaves two dead WebAssembly instances, hundreds of MB,
  * that V8 frees only at its next major GC; copying the result takes a fraction of a second.
  *
  * The copy is only taken for the exact PGlite version that made it: another version may lay out
