@@ -110,7 +110,7 @@ try {
     node: process.version,
     targetMs: TARGET_MS,
     postgres: report('PostgreSQL on loopback', postgres),
-    pgliteInMemory: report('PGlite in memory (demo mode: initdb + migrations at init)', pgliteRuns),
+    pgliteInMemory: report('PGlite in memory (demo mode: the template copied and migrated at init)', pgliteRuns),
   };
   const median = summary(postgres, 'coldStartMs').median;
   process.stdout.write(

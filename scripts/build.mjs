@@ -1,13 +1,14 @@
 // Builds what runs outside the repository's sources:
 //   dist/server.mjs, dist/migrate.mjs  the Node server and `npm run migrate` (packages stay in node_modules)
+//                                      and the embedded database's template next to them
 //   dist/web/                          the web page: index.html and its hashed, immutable app-<hash>.js / .css
 //   dist/lambda/                       a self-contained Lambda artifact: index.mjs exporting `handler`
-//                                      plus the few packages a bundle cannot hold (native, wasm, assets)
-//                                      and a copy of dist/web
+//                                      plus the few packages a bundle cannot hold (native, wasm, assets),
+//                                      a copy of dist/web and the template
 // `node scripts/build.mjs server` builds the first two and the page (what `npm start` needs).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath, URL } from 'node:url';
@@ -17,6 +18,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LAMBDA_DIR = join(ROOT, 'dist/lambda');
 const WEB_DIR = join(ROOT, 'dist/web');
 const CACHE_DIR = join(ROOT, 'node_modules/.cache/projects-api');
+const DB_SRC = join(ROOT, 'src/db');
 
 /** Lambda's Node.js runtimes run on Amazon Linux 2023 (glibc), on x86_64 and arm64. */
 const ARGON2_TARGETS = ['@node-rs/argon2-linux-x64-gnu', '@node-rs/argon2-linux-arm64-gnu'];
@@ -26,8 +28,19 @@ const LAMBDA_EXTERNAL = ['@node-rs/argon2', '@electric-sql/pglite', 'pg-native']
 
 const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', sourcemap: true, logLevel: 'warning' };
 
-function buildServer() {
-  return Promise.all(
+/**
+ * src/db/pglite-template.ts finds the template next to the module that runs it: in a bundle, next
+ * to the bundle.
+ * @param {string} dir
+ */
+function copyPgliteTemplate(dir) {
+  for (const file of readdirSync(DB_SRC).filter((name) => /^pglite-template-.*\.tar\.br$/.test(name))) {
+    cpSync(join(DB_SRC, file), join(dir, file));
+  }
+}
+
+async function buildServer() {
+  await Promise.all(
     ['server', 'migrate'].map((name) =>
       build({
         ...common,
@@ -37,6 +50,7 @@ function buildServer() {
       }),
     ),
   );
+  copyPgliteTemplate(join(ROOT, 'dist'));
 }
 
 /**
@@ -93,6 +107,7 @@ async function buildLambda() {
     /swagger-ui-dist(\/(package\.json|swagger-ui\.css|swagger-ui-bundle\.js|LICENSE))?$/.test(file),
   );
   cpSync(WEB_DIR, join(LAMBDA_DIR, 'web'), { recursive: true });
+  copyPgliteTemplate(LAMBDA_DIR);
 }
 
 /**
