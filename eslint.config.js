@@ -75,14 +75,16 @@ export default defineConfig(
   },
   layer(
     ['src/config.ts', 'src/logger.ts', 'src/canonical.ts', 'src/database-url.ts'],
-    ['errors', 'db', 'observability', 'auth', 'http', ...FEATURES, ...TOP],
+    ['errors', 'db', 'observability', 'mail', 'auth', 'http', ...FEATURES, ...TOP],
     'config.ts, logger.ts, canonical.ts and database-url.ts',
   ),
-  layer(['src/errors/**'], ['db', 'observability', 'auth', 'http', ...FEATURES, ...TOP], 'src/errors'),
-  layer(['src/db/**'], ['errors', 'auth', 'http', ...FEATURES, ...TOP], 'src/db'),
+  layer(['src/errors/**'], ['db', 'observability', 'mail', 'auth', 'http', ...FEATURES, ...TOP], 'src/errors'),
+  layer(['src/db/**'], ['errors', 'mail', 'auth', 'http', ...FEATURES, ...TOP], 'src/db'),
   // Metrics and traces: below src/auth and src/http (which wire them in), above src/db and
   // src/errors (whose errors they classify).
-  layer(['src/observability/**'], ['auth', 'http', ...FEATURES, ...TOP], 'src/observability'),
+  layer(['src/observability/**'], ['mail', 'auth', 'http', ...FEATURES, ...TOP], 'src/observability'),
+  // Mail (transport, outbox, texts): beside src/observability, below what asks for mail.
+  layer(['src/mail/**'], ['db', 'observability', 'auth', 'http', ...FEATURES, ...TOP], 'src/mail'),
   layer(['src/auth/**'], ['http', ...FEATURES, ...TOP], 'src/auth'),
   layer(['src/http/**'], [...FEATURES, ...TOP], 'src/http'),
   // Login and logout stand above users (they check a password); nothing else reaches them.

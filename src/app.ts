@@ -26,6 +26,8 @@ import { sessionsRoutes } from './sessions/sessions.routes.ts';
 import { usersRoutes } from './users/users.routes.ts';
 import { gatewayCaller } from './users/users.service.ts';
 import type { RequestTracing } from './observability/tracing.ts';
+import { createSendMail, Outbox, type MailJob } from './mail/mailer.ts';
+import { verificationRoutes } from './users/verification.routes.ts';
 
 export interface CreateAppOptions {
   db: Kysely<DB>;
@@ -61,6 +63,8 @@ export interface CreateAppOptions {
   metrics?: Metrics;
   /** A span per request when tracing is on (see startTracing); none when undefined. */
   tracing?: RequestTracing;
+  /** Where the mail requests ask for goes; by default SMTP_URL's server (or MAIL_DIR), retried in the background. */
+  outbox?: Outbox;
 }
 
 /** How long a caller identified by this instance is believed without asking the database again. */
@@ -119,6 +123,7 @@ export function createApp({
   connectionScheme = urlScheme,
   metrics,
   tracing,
+  outbox = new Outbox(createSendMail(config, logger), logger, { onFailure: () => metrics?.mailFailed() }),
 }: CreateAppOptions) {
   const hops = config.trustProxyHops;
   const deps: AppDeps = {
@@ -139,10 +144,15 @@ export function createApp({
   app.use(requestContext(logger, config.defaultLocale, (c) => requestedScheme(c, connectionScheme(c), hops), deps.clientIp));
   app.use(securityHeaders());
   // One middleware for both: every level of the chain costs each request a promise and a closure.
+  // Mail goes only once the request has succeeded: after a keyed request's transaction committed,
+  // never for a replay (its handler does not run) or a failure.
   app.use(async (c, next) => {
     c.set('db', db);
     if (hasDotSegment(requestPath(c) ?? '')) throw new AppError('NOT_FOUND_RESOURCE');
+    const mail: MailJob[] = [];
+    c.set('mail', mail);
     await next();
+    if (mail.length > 0 && c.res.status < 400) outbox.dispatch(mail);
   });
   if (beforeRoutes) {
     app.use(async (c, next) => {
@@ -152,6 +162,7 @@ export function createApp({
   }
 
   app.route('/', usersRoutes(deps));
+  app.route('/', verificationRoutes(deps));
   app.route('/', sessionsRoutes(deps));
   app.route('/', projectsRoutes(deps));
   app.route('/', healthRoutes());

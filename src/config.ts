@@ -43,6 +43,23 @@ const ConfigSchema = z.object({
   RATE_LIMIT_LOGIN_PER_MINUTE: integer(0, 1_000_000).default(30),
   RATE_LIMIT_LOGIN_FAILURES: integer(0, 1_000_000).default(10),
   RATE_LIMIT_LOGIN_FAILURE_WINDOW_MINUTES: integer(1, 1440).default(15),
+  RATE_LIMIT_PASSWORD_RESET_PER_MINUTE: integer(0, 1_000_000).default(10),
+  RATE_LIMIT_MAIL_PER_HOUR: integer(0, 1_000_000).default(5),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/[^/]/, 'must be an smtp:// or smtps:// URL')
+    .refine((url) => URL.canParse(url), 'is not a valid URL')
+    .optional(),
+  MAIL_FROM: z.string().min(3).default('projects-api <no-reply@localhost>'),
+  MAIL_DIR: z.string().default('.data/mail'),
+  PUBLIC_URL: z
+    .string()
+    .regex(/^https?:\/\/[^/]/, 'must be an http:// or https:// URL')
+    .refine((url) => URL.canParse(url), 'is not a valid URL')
+    .transform((url) => url.replace(/\/+$/, ''))
+    .optional(),
+  EMAIL_CLAIM_HOURS: integer(1, 8_760).default(24),
+  USERNAME_HOLD_DAYS: integer(0, 3_650).default(30),
   DB_POOL_MAX: integer(1, 1000).default(10),
   DB_STATEMENT_TIMEOUT_MS: integer(100, 3_600_000).default(5_000),
   DB_PREPARED_STATEMENTS: flag.default(false),
@@ -80,6 +97,20 @@ export interface Config {
   /** Failed logins per login identifier (whatever the address) per window. */
   rateLimitLoginFailures: number;
   rateLimitLoginFailureWindowMinutes: number;
+  /** Password-reset requests per client address per minute. */
+  rateLimitPasswordResetPerMinute: number;
+  /** Mails (verification resends, resets) per account per hour; past it none is sent. */
+  rateLimitMailPerHour: number;
+  /** Where mail goes (`smtp://` / `smtps://`, credentials in the URL); undefined: written to `mailDir` as .eml files. */
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  mailDir: string;
+  /** The page's address in the links mails carry, without a trailing slash. */
+  publicUrl: string;
+  /** How long an unverified email blocks others from taking it; also how long a verification link works. */
+  emailClaimHours: number;
+  /** How long a released username stays held; 0 frees it at once. */
+  usernameHoldDays: number;
   /** PostgreSQL pool size per process. */
   dbPoolMax: number;
   /** A statement running longer is cancelled by the client (a 503); a stalled connection is dropped 1 s later. */
@@ -115,6 +146,8 @@ export const LIMITS_OFF = {
   RATE_LIMIT_SIGNUP_PER_MINUTE: '0',
   RATE_LIMIT_LOGIN_PER_MINUTE: '0',
   RATE_LIMIT_LOGIN_FAILURES: '0',
+  RATE_LIMIT_PASSWORD_RESET_PER_MINUTE: '0',
+  RATE_LIMIT_MAIL_PER_HOUR: '0',
 } as const satisfies Partial<Record<ConfigVariable, string>>;
 
 /**
@@ -151,6 +184,14 @@ export function loadConfig(
     rateLimitLoginPerMinute: e.RATE_LIMIT_LOGIN_PER_MINUTE,
     rateLimitLoginFailures: e.RATE_LIMIT_LOGIN_FAILURES,
     rateLimitLoginFailureWindowMinutes: e.RATE_LIMIT_LOGIN_FAILURE_WINDOW_MINUTES,
+    rateLimitPasswordResetPerMinute: e.RATE_LIMIT_PASSWORD_RESET_PER_MINUTE,
+    rateLimitMailPerHour: e.RATE_LIMIT_MAIL_PER_HOUR,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    mailDir: e.MAIL_DIR,
+    publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
+    emailClaimHours: e.EMAIL_CLAIM_HOURS,
+    usernameHoldDays: e.USERNAME_HOLD_DAYS,
     dbPoolMax: e.DB_POOL_MAX,
     dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     dbPreparedStatements: e.DB_PREPARED_STATEMENTS,

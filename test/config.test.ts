@@ -18,6 +18,14 @@ describe('loadConfig', () => {
       rateLimitLoginPerMinute: 30,
       rateLimitLoginFailures: 10,
       rateLimitLoginFailureWindowMinutes: 15,
+      rateLimitPasswordResetPerMinute: 10,
+      rateLimitMailPerHour: 5,
+      smtpUrl: undefined,
+      mailFrom: 'projects-api <no-reply@localhost>',
+      mailDir: '.data/mail',
+      publicUrl: 'http://localhost:8080',
+      emailClaimHours: 24,
+      usernameHoldDays: 30,
       dbPoolMax: 10,
       dbStatementTimeoutMs: 5000,
       dbPreparedStatements: false,
@@ -68,6 +76,9 @@ describe('loadConfig', () => {
   });
 
   it.each([
+    [{ SMTP_URL: 'mail.example.com:25' }, 'Invalid configuration: SMTP_URL must be an smtp:// or smtps:// URL'],
+    [{ PUBLIC_URL: 'example.com' }, 'Invalid configuration: PUBLIC_URL must be an http:// or https:// URL'],
+    [{ USERNAME_HOLD_DAYS: '-1' }, 'Invalid configuration: USERNAME_HOLD_DAYS must be a whole number'],
     [{ PORT: 'http' }, 'Invalid configuration: PORT must be a whole number'],
     [{ PORT: '70000' }, 'Invalid configuration: PORT must be at most 65535'],
     [

@@ -42,6 +42,9 @@ describe('/openapi.json', () => {
     const doc = res.body;
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual([
+      '/api/email-verifications/{token}',
+      '/api/password-resets',
+      '/api/password-resets/{token}',
       '/api/projects',
       '/api/projects/{id}',
       '/api/projects/{id}/restore',
@@ -50,6 +53,7 @@ describe('/openapi.json', () => {
       '/api/users',
       '/api/users/availability',
       '/api/users/me',
+      '/api/users/me/email-verifications',
       '/api/users/{id}',
       '/health/live',
       '/health/ready',
@@ -83,7 +87,16 @@ describe('/openapi.json', () => {
     );
     const ids = operations.map(({ op }) => op.operationId);
     expect(new Set(ids).size).toBe(operations.length);
-    const publicOps = ['post /api/users', 'get /api/users/availability', 'post /api/sessions', 'get /health/live', 'get /health/ready'];
+    const publicOps = [
+      'post /api/users',
+      'get /api/users/availability',
+      'post /api/sessions',
+      'post /api/email-verifications/{token}',
+      'post /api/password-resets',
+      'post /api/password-resets/{token}',
+      'get /health/live',
+      'get /health/ready',
+    ];
     for (const { name, op } of operations) {
       expect(op.operationId, name).toMatch(/^[a-z]+(?:[A-Z][a-z]+)+$/);
       expect(op.description, name).toEqual(expect.any(String));

@@ -493,7 +493,7 @@ describe.runIf(onPostgres())('schema on PostgreSQL', () => {
       expect(
         container.logs.some(
           (l) =>
-            l.msg === 'the database schema is not current: run `npm run migrate`' && Array.isArray(l.pending) && l.pending.length === 9,
+            l.msg === 'the database schema is not current: run `npm run migrate`' && Array.isArray(l.pending) && l.pending.length === 10,
         ),
       ).toBe(true);
 

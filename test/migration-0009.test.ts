@@ -43,7 +43,7 @@ describe('migration 0009: keys that hold the distribution column', () => {
       db,
     );
 
-    expect(await migrate(db)).toEqual(['0009_distributable_keys']);
+    expect(await migrate(db)).toEqual(['0009_distributable_keys', '0010_verified_emails_held_usernames']);
 
     const t: TestApp = testAppOn(
       { database, url: undefined, directUrl: undefined, queries: [], statements: [], close: () => Promise.resolve() },

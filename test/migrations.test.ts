@@ -25,6 +25,7 @@ describe('migrations', () => {
       '0007_idempotency_outcomes_only',
       '0008_unicode_canonical_keys',
       '0009_distributable_keys',
+      '0010_verified_emails_held_usernames',
     ]);
   });
 
@@ -49,11 +50,12 @@ describe('migrations', () => {
         '0007_idempotency_outcomes_only',
         '0008_unicode_canonical_keys',
         '0009_distributable_keys',
+        '0010_verified_emails_held_usernames',
       ]);
     });
     await inRolledBackTransaction(async (trx) => {
       await sql`alter table kysely_migration rename to kysely_migration_hidden`.execute(trx);
-      expect(await pendingMigrations(trx)).toHaveLength(9);
+      expect(await pendingMigrations(trx)).toHaveLength(10);
     });
     expect(await pendingMigrations(db)).toEqual([]);
   });

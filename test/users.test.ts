@@ -24,7 +24,16 @@ describe('POST /api/users', () => {
     });
     expect(res.status).toBe(201);
     const user = res.body.data;
-    expect(Object.keys(user).sort()).toEqual(['createdAt', 'email', 'id', 'nickname', 'updatedAt', 'username']);
+    expect(Object.keys(user).sort()).toEqual([
+      'createdAt',
+      'email',
+      'emailVerified',
+      'id',
+      'nickname',
+      'pendingEmail',
+      'updatedAt',
+      'username',
+    ]);
     expect(user).toMatchObject({ username: name.toLowerCase(), nickname: 'Caf\u00e9', email: `${name.toLowerCase()}@example.com` });
     expect(res.headers.get('location')).toBe(`/api/users/${user.id}`);
     const [row] = await usersNamed(name.toLowerCase());
@@ -202,7 +211,7 @@ describe('GET /api/users/me and /api/users/{id}', () => {
 });
 
 describe('PATCH /api/users/{id}', () => {
-  it('changes the nickname, username and email (canonicalised)', async () => {
+  it('changes the nickname and username at once, and the email once its link is followed (canonicalised)', async () => {
     const { user, token } = await t.newUser();
     const name = uniqueName('New');
     const res = await t.request('PATCH', `/api/users/${user.id}`, {
@@ -210,9 +219,14 @@ describe('PATCH /api/users/{id}', () => {
       json: { nickname: ' 새 이름 ', username: name, email: `${name}@Mail.com` },
     });
     expect(res.status).toBe(200);
-    expect(res.body.data).toMatchObject({ nickname: '새 이름', username: name.toLowerCase(), email: `${name.toLowerCase()}@mail.com` });
+    expect(res.body.data).toMatchObject({
+      nickname: '새 이름',
+      username: name.toLowerCase(),
+      email: user.email,
+      pendingEmail: `${name.toLowerCase()}@mail.com`,
+    });
     const row = await t.db.selectFrom('users').selectAll().where('id', '=', user.id).executeTakeFirstOrThrow();
-    expect(row.username).toBe(name.toLowerCase());
+    expect(row).toMatchObject({ username: name.toLowerCase(), email: user.email, pending_email: `${name.toLowerCase()}@mail.com` });
   });
 
   it('a taken username or email is a 409; nothing changes', async () => {
@@ -281,7 +295,7 @@ describe('PATCH /api/users/{id}', () => {
 });
 
 describe('DELETE /api/users/{id}', () => {
-  it('removes the user, their sessions and projects, clears the cookie, and frees the names', async () => {
+  it('removes the user, their sessions and projects, clears the cookie, frees the email and holds the username', async () => {
     const { user, password, token } = await t.newUser();
     await t.createProject(token, 'Doomed');
     const res = await t.request('DELETE', `/api/users/${user.id}`, { token });
@@ -294,7 +308,12 @@ describe('DELETE /api/users/{id}', () => {
     const again = await t.request('POST', '/api/users', {
       json: { username: user.username, password, nickname: 'back', email: user.email },
     });
-    expect(again.status).toBe(201);
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({ code: 'USERNAME_HELD', field: 'username' });
+    const other = await t.request('POST', '/api/users', {
+      json: { username: uniqueName(), password, nickname: 'back', email: user.email },
+    });
+    expect(other.status).toBe(201);
   });
 });
 

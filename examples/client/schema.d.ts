@@ -15,7 +15,7 @@ export interface paths {
         put?: never;
         /**
          * Sign up
-         * @description Creates a user. The username and email are stored canonical (trimmed, NFKC, lower-cased) and the database's unique indexes decide a duplicate: 409 `DUPLICATE_RESOURCE` with `field` `username` or `email` (both taken: `username`, and both in `errors`). Accepts `Idempotency-Key`. Rate-limited per client address.
+         * @description Creates a user and mails a verification link to the email. The username and email are stored canonical (trimmed, NFKC, lower-cased) and the database's unique indexes decide a duplicate: 409 `DUPLICATE_RESOURCE` with `field` `username` or `email` (both taken: `username`, and both in `errors`). An email held by an account that has not verified it within `EMAIL_CLAIM_HOURS` is taken from that account. A username released within `USERNAME_HOLD_DAYS` is a 409 `USERNAME_HELD`. Accepts `Idempotency-Key`. Rate-limited per client address.
          */
         post: operations["createUser"];
         delete?: never;
@@ -33,7 +33,7 @@ export interface paths {
         };
         /**
          * Check whether a username or email is free (advice only)
-         * @description Pass exactly one of `username` or `email`. 200 with the canonical value when it is free right now, 409 `DUPLICATE_RESOURCE` naming the `field` when taken, 400 when malformed or reserved. Advice only: signup itself decides. Rate-limited per client address.
+         * @description Pass exactly one of `username` or `email`. 200 with the canonical value when it is free right now, 409 `DUPLICATE_RESOURCE` naming the `field` when taken (an email whose unverified claim has run out is free), 409 `USERNAME_HELD` for a username released recently, 400 when malformed or reserved. Advice only: signup itself decides. Rate-limited per client address.
          */
         get: operations["checkAvailability"];
         put?: never;
@@ -80,16 +80,96 @@ export interface paths {
         post?: never;
         /**
          * Delete your own account, its sessions and projects
-         * @description Only your own account (403 otherwise). Removes the user, their sessions and projects; the username and email are free again and the session cookie is cleared.
+         * @description Only your own account (403 otherwise). Removes the user, their sessions and projects; the email is free again, the username is held for `USERNAME_HOLD_DAYS`, and the session cookie is cleared.
          */
         delete: operations["deleteUser"];
         options?: never;
         head?: never;
         /**
          * Change your own account
-         * @description Only your own account (403 otherwise). A taken username or email is a 409 naming the `field`. A new `password` needs `currentPassword` and ends your other sessions. An empty body is a 400 (`empty_patch`).
+         * @description Only your own account (403 otherwise). A taken username or email is a 409 naming the `field`; a username released recently by someone else is a 409 `USERNAME_HELD`, and your own old username stays yours to take back while it is held. A new `email` becomes `pendingEmail` and gets a verification link; it replaces `email` once verified. A new `password` needs `currentPassword` and ends your other sessions. An empty body is a 400 (`empty_patch`).
          */
         patch: operations["updateUser"];
+        trace?: never;
+    };
+    "/api/email-verifications/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Follow a verification link
+         * @description The address the link was mailed to becomes the account’s verified `email` (a pending address replaces the old one, decided by the email index: 409 when another account’s claim on it still counts). Following the same link again answers the same. An unknown, expired, used-up or superseded link is a 400 on `token`. Links work for `EMAIL_CLAIM_HOURS`.
+         */
+        post: operations["verifyEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/me/email-verifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail another verification link
+         * @description To the pending email, or else to the unverified one. 409 `RESOURCE_STATE_CONFLICT` when there is nothing to verify; 429 past `RATE_LIMIT_MAIL_PER_HOUR` mails to the account.
+         */
+        post: operations["resendVerification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/password-resets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a password-reset link
+         * @description Always 202 with the same body, whether or not `login` names an account: the account's email gets a link that works once, for 60 minutes, prepared and sent after the answer. At most `RATE_LIMIT_MAIL_PER_HOUR` mails per account (past it none is sent, and the answer is the same); rate-limited per client address.
+         */
+        post: operations["requestPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/password-resets/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password from a reset link
+         * @description Sets the password, ends every session of the account, ends its other reset links, and verifies the email the link was sent to. An unknown, expired or used link is a 400 on `token`. Rate-limited per client address.
+         */
+        post: operations["resetPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/sessions": {
@@ -254,8 +334,12 @@ export interface components {
             id: string;
             username: string;
             nickname: string;
-            /** @description Null only for a user created from API Gateway claims that carried no free, verified email */
+            /** @description Null for a user created from API Gateway claims that carried no free, verified email, and for one whose unverified address another account took after EMAIL_CLAIM_HOURS */
             email: string | null;
+            /** @description Whether a link mailed to `email` was followed */
+            emailVerified: boolean;
+            /** @description An address asked for by a change, replacing `email` once verified */
+            pendingEmail: string | null;
             /**
              * Format: date-time
              * @example 2026-11-22T12:00:00.000Z
@@ -272,7 +356,7 @@ export interface components {
             /** @enum {string} */
             status: "Failed";
             /** @enum {string} */
-            code: "INVALID_JSON" | "VALIDATION_FAILED" | "UNAUTHENTICATED" | "INVALID_CREDENTIALS" | "FORBIDDEN" | "NOT_FOUND_RESOURCE" | "METHOD_NOT_ALLOWED" | "DUPLICATE_RESOURCE" | "RESOURCE_STATE_CONFLICT" | "IDEMPOTENCY_KEY_IN_USE" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_KEY_MISMATCH" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
+            code: "INVALID_JSON" | "VALIDATION_FAILED" | "UNAUTHENTICATED" | "INVALID_CREDENTIALS" | "FORBIDDEN" | "NOT_FOUND_RESOURCE" | "METHOD_NOT_ALLOWED" | "DUPLICATE_RESOURCE" | "USERNAME_HELD" | "RESOURCE_STATE_CONFLICT" | "IDEMPOTENCY_KEY_IN_USE" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_KEY_MISMATCH" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
             /** @example [Conflict] 동일한 이름의 프로젝트가 이미 존재합니다. */
             message: string;
             /**
@@ -299,7 +383,7 @@ export interface components {
             /** @example title */
             field: string;
             /** @enum {string} */
-            code: "required" | "type" | "too_short" | "too_long" | "format" | "invalid_characters" | "out_of_range" | "invalid_value" | "duplicate" | "reserved" | "incorrect" | "one_of" | "empty_patch";
+            code: "required" | "type" | "too_short" | "too_long" | "format" | "invalid_characters" | "out_of_range" | "invalid_value" | "duplicate" | "held" | "invalid_token" | "reserved" | "incorrect" | "one_of" | "empty_patch";
             /** @example title 값이 필요합니다. */
             message: string;
         };
@@ -320,7 +404,7 @@ export interface components {
             detail: string;
             instance: string;
             /** @enum {string} */
-            code: "INVALID_JSON" | "VALIDATION_FAILED" | "UNAUTHENTICATED" | "INVALID_CREDENTIALS" | "FORBIDDEN" | "NOT_FOUND_RESOURCE" | "METHOD_NOT_ALLOWED" | "DUPLICATE_RESOURCE" | "RESOURCE_STATE_CONFLICT" | "IDEMPOTENCY_KEY_IN_USE" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_KEY_MISMATCH" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
+            code: "INVALID_JSON" | "VALIDATION_FAILED" | "UNAUTHENTICATED" | "INVALID_CREDENTIALS" | "FORBIDDEN" | "NOT_FOUND_RESOURCE" | "METHOD_NOT_ALLOWED" | "DUPLICATE_RESOURCE" | "USERNAME_HELD" | "RESOURCE_STATE_CONFLICT" | "IDEMPOTENCY_KEY_IN_USE" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_KEY_MISMATCH" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
             /** @example [Conflict] 동일한 이름의 프로젝트가 이미 존재합니다. */
             message: string;
             field?: string;
@@ -376,6 +460,24 @@ export interface components {
             /** @example correct horse battery */
             password?: string;
             currentPassword?: string;
+        };
+        VerificationSent: {
+            email: string;
+        };
+        PasswordResetAccepted: {
+            /** @enum {boolean} */
+            accepted: true;
+        };
+        PasswordResetRequest: {
+            /**
+             * @description Username or email
+             * @example alice
+             */
+            login: string;
+        };
+        PasswordReset: {
+            /** @example correct horse battery */
+            password: string;
         };
         Session: {
             user: components["schemas"]["User"];
@@ -500,7 +602,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict: DUPLICATE_RESOURCE, IDEMPOTENCY_KEY_IN_USE */
+            /** @description Conflict: DUPLICATE_RESOURCE, USERNAME_HELD, IDEMPOTENCY_KEY_IN_USE */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -609,7 +711,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict: DUPLICATE_RESOURCE */
+            /** @description Conflict: DUPLICATE_RESOURCE, USERNAME_HELD */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -804,7 +906,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Deleted; the username and email are free again */
+            /** @description Deleted; the email is free again and the username held */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -942,7 +1044,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict: DUPLICATE_RESOURCE */
+            /** @description Conflict: DUPLICATE_RESOURCE, USERNAME_HELD */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -964,6 +1066,350 @@ export interface operations {
             };
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    verifyEmail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The `token` query parameter of the mailed link */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account, its email verified */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "Success";
+                        data: components["schemas"]["User"];
+                    };
+                };
+            };
+            /** @description Bad Request: VALIDATION_FAILED, INVALID_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: DUPLICATE_RESOURCE */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resendVerification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The link is on its way to `email` */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "Success";
+                        data: components["schemas"]["VerificationSent"];
+                    };
+                };
+            };
+            /** @description Bad Request: INVALID_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: RESOURCE_STATE_CONFLICT */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    requestPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted; a link is mailed if the account exists */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "Success";
+                        data: components["schemas"]["PasswordResetAccepted"];
+                    };
+                };
+            };
+            /** @description Bad Request: INVALID_JSON, VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resetPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The `token` query parameter of the mailed link */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordReset"];
+            };
+        };
+        responses: {
+            /** @description The password is set; every session of the account has ended */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request: INVALID_JSON, VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests: RATE_LIMITED */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

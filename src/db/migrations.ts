@@ -263,6 +263,50 @@ const MIGRATIONS: Record<string, Migration> = {
       await distributeOnCitus(db);
     },
   },
+  '0010_verified_emails_held_usernames': {
+    async up(db: Kysely<DB>) {
+      // Accounts from before had no way to verify; they keep what they hold (docs/spec.md §6).
+      await sql`
+        alter table users
+          add column email_verified boolean not null default true,
+          add column email_claimed_at timestamptz not null default now(),
+          add column pending_email text,
+          add column locale text not null default 'ko'`.execute(db);
+      await sql`alter table users alter column email_verified set default false`.execute(db);
+      // Every username in use and every released one still held, keyed by the canonical name: its
+      // primary key decides who may take a name, held or not, the way users_username_key decides
+      // among names in use.
+      await sql`
+        create table usernames (
+          username text primary key,
+          user_id uuid not null,
+          held_until timestamptz
+        )`.execute(db);
+      await sql`insert into usernames (username, user_id) select username, id from users`.execute(db);
+      await sql`
+        create table email_tokens (
+          user_id uuid not null,
+          token_hash text not null,
+          purpose text not null,
+          email text not null,
+          created_at timestamptz not null default now(),
+          expires_at timestamptz not null,
+          used_at timestamptz,
+          primary key (user_id, token_hash)
+        )`.execute(db);
+      const { rows } = await sql<{ citus: boolean }>`select exists (select 1 from pg_extension where extname = 'citus') as citus`.execute(
+        db,
+      );
+      if (rows[0]?.citus) {
+        await sql`set local citus.multi_shard_modify_mode to 'sequential'`.execute(db);
+        await sql`select create_reference_table('usernames')`.execute(db);
+        await sql`select create_distributed_table('email_tokens', 'user_id', colocate_with => 'projects')`.execute(db);
+      }
+      await sql`
+        alter table email_tokens add constraint email_tokens_user_id_fkey
+        foreign key (user_id) references users (id) on delete cascade`.execute(db);
+    },
+  },
 };
 
 /**

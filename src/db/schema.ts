@@ -9,8 +9,36 @@ export interface UsersTable {
   nickname: string;
   /** argon2id; null for a user created from gateway claims who has not set a password. */
   password_hash: string | null;
+  /** Whether the holder proved they read mail at `email` (a verification or reset link). */
+  email_verified: Generated<boolean>;
+  /** When the user took `email`: an unverified claim older than EMAIL_CLAIM_HOURS blocks nobody. */
+  email_claimed_at: Generated<Date>;
+  /** An address asked for by an email change, taking `email`'s place once verified. */
+  pending_email: string | null;
+  /** The account's language, for mail: the one its signup asked in. */
+  locale: Generated<string>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+}
+
+/** Names in use and released names still held (`held_until` set), by canonical name. */
+export interface UsernamesTable {
+  username: string;
+  /** Who uses it, or who released it (the only one who may take it back while held). */
+  user_id: string;
+  held_until: Date | null;
+}
+
+/** Verification and reset links: the token's hash only, single-use, expiring. */
+export interface EmailTokensTable {
+  user_id: string;
+  token_hash: string;
+  purpose: 'verify' | 'reset';
+  /** The address the link was sent to: a verification verifies this one. */
+  email: string;
+  created_at: Generated<Date>;
+  expires_at: Date;
+  used_at: Date | null;
 }
 
 export interface SessionsTable {
@@ -71,6 +99,8 @@ export interface UserIdentitiesTable {
 /** The database as Kysely sees it. */
 export interface DB {
   users: UsersTable;
+  usernames: UsernamesTable;
+  email_tokens: EmailTokensTable;
   user_identities: UserIdentitiesTable;
   sessions: SessionsTable;
   projects: ProjectsTable;
@@ -85,7 +115,19 @@ export type User = Selectable<UsersTable>;
  * A user's columns, named, never `*` (see columnList): the users feature and the session lookup,
  * which joins users, select the same row shape.
  */
-export const USER_COLUMNS = ['id', 'username', 'email', 'nickname', 'password_hash', 'created_at', 'updated_at'] as const;
+export const USER_COLUMNS = [
+  'id',
+  'username',
+  'email',
+  'nickname',
+  'password_hash',
+  'email_verified',
+  'email_claimed_at',
+  'pending_email',
+  'locale',
+  'created_at',
+  'updated_at',
+] as const;
 
 /** A project row as the services see it. */
 export type Project = Selectable<ProjectsTable>;

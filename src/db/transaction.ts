@@ -50,3 +50,11 @@ export async function savepoint<DB, T>(db: Kysely<DB>, work: (db: Kysely<DB>) =>
     throw err;
   }
 }
+
+/**
+ * Runs `work` as one unit: in a transaction of its own, or inside the caller's (a keyed request's)
+ * under a savepoint, so that a failure undoes `work` alone and the caller can still explain it.
+ */
+export function atomically<DB, T>(db: Kysely<DB>, work: (db: Kysely<DB>) => Promise<T>): Promise<T> {
+  return db.isTransaction ? savepoint(db, work) : transaction(db, work);
+}

@@ -9,6 +9,7 @@ import { AppError } from '../errors/app-error.ts';
 import { RETRY_AFTER_SECONDS } from '../http/to-app-error.ts';
 import { loadWebAssets } from '../http/web-page.ts';
 import { createLogger } from '../logger.ts';
+import { createSendMail, Outbox } from '../mail/mailer.ts';
 import { runMaintenance } from '../maintenance.ts';
 import { startTracing } from '../observability/tracing.ts';
 import {
@@ -79,10 +80,15 @@ function eventOf(c: Context): LambdaEvent {
   return (c.env as { event: LambdaEvent }).event;
 }
 
+// A frozen container sends nothing: each invocation waits for the mail it asked for (retries
+// included) before it answers.
+const outbox = new Outbox(createSendMail(config, logger), logger);
+
 const app = createApp({
   db: database.db,
   config,
   logger,
+  outbox,
   // The artifact carries the page in web/, next to index.mjs.
   webAssets: loadWebAssets(fileURLToPath(new URL('web', import.meta.url))),
   tracing: tracing?.requests,
@@ -115,6 +121,7 @@ export async function handler(event: LambdaEvent | ScheduledEvent, context?: Lam
     undecodable.add(routed);
   }
   const response = await toApp(routed, context);
+  await outbox.drain();
   // A container is frozen between invocations, and a batch waiting for its timer could wait for
   // good: the spans go before the answer does (to a collector nearby, the ADOT extension's).
   await tracing?.flush();

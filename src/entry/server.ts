@@ -4,6 +4,7 @@ import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { openConfiguredDb, queryHooks } from '../db/database.ts';
 import { migrate } from '../db/migrations.ts';
 import { loadWebAssets } from '../http/web-page.ts';
+import { createSendMail, Outbox } from '../mail/mailer.ts';
 import { createLogger, StdoutLog } from '../logger.ts';
 import { runMaintenance } from '../maintenance.ts';
 import { Metrics } from '../observability/metrics.ts';
@@ -44,10 +45,13 @@ metrics?.watchPool(database.pool);
 await migrate(database.db).catch((err: unknown) => exitWith(startupFailure('migrate', err, config)));
 // dist/server.mjs finds the page the same build wrote next to it.
 const webAssets = loadWebAssets(fileURLToPath(new URL('web', import.meta.url)));
+// Drained on shutdown: a mail the last requests asked for is sent (or given up on) before the pool closes.
+const outbox = new Outbox(createSendMail(config, logger), logger, { onFailure: () => metrics?.mailFailed() });
 const app = createApp({
   db: database.db,
   config,
   logger,
+  outbox,
   ...NODE_APP_BINDINGS,
   webAssets,
   ...(metrics && { metrics }),
@@ -135,16 +139,19 @@ function shutdown(signal: string): void {
   server.close(() => {
     clearInterval(idleSweep);
     // The last spans (the drained requests') are exported before the process exits.
-    Promise.all([database.close(), tracing?.shutdown()]).then(
-      () => {
-        logger.info('stopped');
-        exit(0);
-      },
-      (err: unknown) => {
-        logger.error({ err }, 'closing the database failed');
-        exit(1);
-      },
-    );
+    outbox
+      .drain()
+      .then(() => Promise.all([database.close(), tracing?.shutdown()]))
+      .then(
+        () => {
+          logger.info('stopped');
+          exit(0);
+        },
+        (err: unknown) => {
+          logger.error({ err }, 'closing the database failed');
+          exit(1);
+        },
+      );
   });
 }
 

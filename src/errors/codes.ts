@@ -23,6 +23,13 @@ export const ERRORS = {
   NOT_FOUND_RESOURCE: { status: 404, text: { ko: '요청한 리소스를 찾을 수 없습니다.', en: 'The requested resource was not found.' } },
   METHOD_NOT_ALLOWED: { status: 405, text: { ko: '허용되지 않는 메서드입니다.', en: 'This method is not allowed on this resource.' } },
   DUPLICATE_RESOURCE: { status: 409, text: { ko: '이미 존재하는 값입니다', en: 'The value already exists' } },
+  USERNAME_HELD: {
+    status: 409,
+    text: {
+      ko: '최근까지 사용되던 아이디라서 아직 쓸 수 없습니다.',
+      en: 'This username was in use recently and cannot be taken yet.',
+    },
+  },
   RESOURCE_STATE_CONFLICT: {
     status: 409,
     text: { ko: '요청 충돌이 발생했습니다.', en: 'The request conflicts with the current state of the resource.' },

@@ -29,6 +29,10 @@ export const SPECIFIC_TEXTS = {
     ko: '데이터베이스 스키마가 최신이 아닙니다. 마이그레이션(npm run migrate)이 필요합니다.',
     en: 'The database schema is not up to date; the migrations (npm run migrate) have not been applied.',
   },
+  'state.nothingToVerify': {
+    ko: '확인할 이메일이 없습니다. 이미 확인된 주소입니다.',
+    en: 'There is no email to verify; the address is verified already.',
+  },
   'state.projectDeleted': {
     ko: '삭제된 프로젝트는 수정할 수 없습니다. 먼저 복원하세요.',
     en: 'A deleted project cannot be changed; restore it first.',
@@ -51,6 +55,11 @@ export const FIELD_ISSUE_TEXTS = {
   out_of_range: { ko: '{field} 값이 허용 범위를 벗어났습니다.', en: '{field} is out of range.' },
   invalid_value: { ko: '{field} 값이 허용된 값이 아닙니다.', en: '{field} is not one of the allowed values.' },
   duplicate: { ko: '이미 존재하는 {field}입니다', en: 'This {field} already exists' },
+  held: { ko: '최근까지 사용되던 {field}라서 아직 쓸 수 없습니다.', en: 'This {field} was in use recently and cannot be taken yet.' },
+  invalid_token: {
+    ko: '링크가 올바르지 않거나, 만료되었거나, 이미 사용되었습니다.',
+    en: 'The link is invalid, has expired or was used already.',
+  },
   reserved: { ko: '{field} 값은 예약되어 사용할 수 없습니다.', en: 'This {field} is reserved.' },
   incorrect: { ko: '{field} 값이 올바르지 않습니다.', en: '{field} is incorrect.' },
   one_of: { ko: '{field} 또는 {other} 중 정확히 하나가 필요합니다.', en: 'Exactly one of {field} or {other} is required.' },

@@ -5,6 +5,7 @@ import type { AuthDeps, AuthEnv } from '../auth/caller.ts';
 import type { DB } from '../db/schema.ts';
 import type { AppError } from '../errors/app-error.ts';
 import type { Locale } from '../errors/messages.ts';
+import type { MailJob } from '../mail/mailer.ts';
 import type { BodyReader } from './body-reader.ts';
 
 /** Hono environment shared by every route of the app. */
@@ -16,6 +17,8 @@ export interface AppEnv {
     logger: Logger;
     /** What this request's queries run on: the app's pool, or the transaction of a keyed write. */
     db: Kysely<DB>;
+    /** Mail the request asks for, sent once it has answered with success (its writes committed). */
+    mail: MailJob[];
     /** The error the response renders, once renderError has run: what the metrics count. */
     failure?: AppError;
   };

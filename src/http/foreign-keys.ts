@@ -10,6 +10,9 @@ import { sqlState, violatedConstraint } from '../db/driver-errors.ts';
  * from a row another request can change.
  */
 export const FOREIGN_KEYS = {
+  // A mailed link stored for an account deleted meanwhile: an email change or a resend whose
+  // caller is gone (a reset's link is stored after the answer, and only logged).
+  email_tokens_user_id_fkey: 'UNAUTHENTICATED',
   // A project create (or a gateway user's first project) by a caller whose account is gone:
   // their session went with it.
   projects_owner_id_fkey: 'UNAUTHENTICATED',

@@ -10,7 +10,7 @@ export type UnavailableCause = 'unreachable' | 'read_only' | 'pool_exhausted' | 
 const CAUSES: readonly UnavailableCause[] = ['unreachable', 'read_only', 'pool_exhausted', 'timeout', 'contention', 'other'];
 
 /** The rate limits of src/config.ts, by the name their 429 carries (`limit` label). */
-const LIMITS: readonly string[] = ['signup', 'availability', 'login', 'login_failures'];
+const LIMITS: readonly string[] = ['signup', 'availability', 'login', 'login_failures', 'password_reset', 'mail'];
 
 // The fields whose duplicates the services report, by the resource that holds them. A field not
 // listed (a unique index no service maps) is counted as `other`, so no label value comes from
@@ -68,6 +68,7 @@ export class Metrics {
   readonly #rateLimited: Counter<'limit'>;
   readonly #unavailable: Counter<'cause'>;
   readonly #queries: Histogram<'statement'>;
+  readonly #mailFailures: Counter;
   #pool: PoolSource | undefined;
 
   constructor() {
@@ -111,6 +112,11 @@ export class Metrics {
       help: 'Time of each database statement, by its kind',
       labelNames: ['statement'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.#mailFailures = new Counter({
+      name: 'mail_failures_total',
+      help: 'Mails given up on after their retries (the log line says to whom and what)',
       registers,
     });
     const pool = (): PoolStats | undefined => this.#pool?.();
@@ -158,6 +164,11 @@ export class Metrics {
       this.#rateLimited.inc({ limit: limit !== undefined && LIMITS.includes(limit) ? limit : 'other' });
     }
     if (failure.code === 'SERVICE_UNAVAILABLE') this.#unavailable.inc({ cause: unavailableCause(failure.detail.cause) });
+  }
+
+  /** A mail was given up on. */
+  mailFailed(): void {
+    this.#mailFailures.inc();
   }
 
   /** Kysely's query log hook: the statement's duration, by its leading keyword. */

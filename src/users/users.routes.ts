@@ -46,7 +46,7 @@ const SIGNUP = createRoute({
   operationId: 'createUser',
   summary: 'Sign up',
   description:
-    "Creates a user. The username and email are stored canonical (trimmed, NFKC, lower-cased) and the database's unique indexes decide a duplicate: 409 `DUPLICATE_RESOURCE` with `field` `username` or `email` (both taken: `username`, and both in `errors`). Accepts `Idempotency-Key`. Rate-limited per client address.",
+    "Creates a user and mails a verification link to the email. The username and email are stored canonical (trimmed, NFKC, lower-cased) and the database's unique indexes decide a duplicate: 409 `DUPLICATE_RESOURCE` with `field` `username` or `email` (both taken: `username`, and both in `errors`). An email held by an account that has not verified it within `EMAIL_CLAIM_HOURS` is taken from that account. A username released within `USERNAME_HOLD_DAYS` is a 409 `USERNAME_HELD`. Accepts `Idempotency-Key`. Rate-limited per client address.",
   security: PUBLIC,
   request: { headers: IdempotencyKeyHeader, body: { required: true, content: { 'application/json': { schema: SignupBody } } } },
   responses: {
@@ -58,6 +58,7 @@ const SIGNUP = createRoute({
       'INVALID_JSON',
       'VALIDATION_FAILED',
       'DUPLICATE_RESOURCE',
+      'USERNAME_HELD',
       'IDEMPOTENCY_KEY_IN_USE',
       'IDEMPOTENCY_KEY_MISMATCH',
       'PAYLOAD_TOO_LARGE',
@@ -74,12 +75,12 @@ const AVAILABILITY = createRoute({
   operationId: 'checkAvailability',
   summary: 'Check whether a username or email is free (advice only)',
   description:
-    'Pass exactly one of `username` or `email`. 200 with the canonical value when it is free right now, 409 `DUPLICATE_RESOURCE` naming the `field` when taken, 400 when malformed or reserved. Advice only: signup itself decides. Rate-limited per client address.',
+    'Pass exactly one of `username` or `email`. 200 with the canonical value when it is free right now, 409 `DUPLICATE_RESOURCE` naming the `field` when taken (an email whose unverified claim has run out is free), 409 `USERNAME_HELD` for a username released recently, 400 when malformed or reserved. Advice only: signup itself decides. Rate-limited per client address.',
   security: PUBLIC,
   request: { query: AvailabilityQuery },
   responses: {
     200: jsonResponse('The canonical value is free right now', successSchema(AvailabilitySchema)),
-    ...errorResponses('VALIDATION_FAILED', 'DUPLICATE_RESOURCE', 'RATE_LIMITED'),
+    ...errorResponses('VALIDATION_FAILED', 'DUPLICATE_RESOURCE', 'USERNAME_HELD', 'RATE_LIMITED'),
   },
 });
 
@@ -117,7 +118,7 @@ const UPDATE = createRoute({
   operationId: 'updateUser',
   summary: 'Change your own account',
   description:
-    'Only your own account (403 otherwise). A taken username or email is a 409 naming the `field`. A new `password` needs `currentPassword` and ends your other sessions. An empty body is a 400 (`empty_patch`).',
+    'Only your own account (403 otherwise). A taken username or email is a 409 naming the `field`; a username released recently by someone else is a 409 `USERNAME_HELD`, and your own old username stays yours to take back while it is held. A new `email` becomes `pendingEmail` and gets a verification link; it replaces `email` once verified. A new `password` needs `currentPassword` and ends your other sessions. An empty body is a 400 (`empty_patch`).',
   security: SESSION_SECURITY,
   request: { params: IdParams, body: { required: true, content: { 'application/json': { schema: UserPatchBody } } } },
   responses: {
@@ -129,6 +130,7 @@ const UPDATE = createRoute({
       'FORBIDDEN',
       'NOT_FOUND_RESOURCE',
       'DUPLICATE_RESOURCE',
+      'USERNAME_HELD',
       'PAYLOAD_TOO_LARGE',
       'UNSUPPORTED_MEDIA_TYPE',
     ),
@@ -142,11 +144,11 @@ const DELETE = createRoute({
   operationId: 'deleteUser',
   summary: 'Delete your own account, its sessions and projects',
   description:
-    'Only your own account (403 otherwise). Removes the user, their sessions and projects; the username and email are free again and the session cookie is cleared.',
+    'Only your own account (403 otherwise). Removes the user, their sessions and projects; the email is free again, the username is held for `USERNAME_HOLD_DAYS`, and the session cookie is cleared.',
   security: SESSION_SECURITY,
   request: { params: IdParams },
   responses: {
-    204: { description: 'Deleted; the username and email are free again' },
+    204: { description: 'Deleted; the email is free again and the username held' },
     ...errorResponses('UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND_RESOURCE'),
   },
 });
@@ -165,11 +167,12 @@ export function usersRoutes(deps: AppDeps) {
 
   return createRouter<UsersEnv>()
     .openapi({ ...SIGNUP, middleware: [signupLimit, jsonGate, idempotency(deps, { prepare: hashSignupPassword })] as const }, async (c) => {
-      const user = await signUp(c.get('db'), c.req.valid('json'), c.get('passwordHash'));
+      const context = { config, locale: c.get('locale'), mail: c.get('mail') };
+      const user = await signUp(c.get('db'), c.req.valid('json'), context, c.get('passwordHash'));
       return respondJson(c, successBody(userView(user)), 201, { Location: `/api/users/${user.id}` });
     })
     .openapi({ ...AVAILABILITY, middleware: [availabilityLimit] as const }, async (c) =>
-      respondJson(c, successBody(await checkAvailability(c.get('db'), c.req.valid('query'))), 200),
+      respondJson(c, successBody(await checkAvailability(c.get('db'), c.req.valid('query'), config.emailClaimHours)), 200),
     )
     .openapi({ ...ME, middleware: [auth] as const }, (c) => respondJson(c, successBody(userView(c.get('caller').user)), 200))
     .openapi({ ...GET, middleware: [auth] as const }, async (c) => {
@@ -177,11 +180,14 @@ export function usersRoutes(deps: AppDeps) {
       return respondJson(c, successBody(self ? userView(user) : publicUserView(user)), 200);
     })
     .openapi({ ...UPDATE, middleware: [auth, jsonGate] as const }, async (c) => {
-      const user = await updateSelf(c.get('db'), deps.callers, c.get('caller'), c.req.valid('param').id, c.req.valid('json'));
+      const user = await updateSelf(c.get('db'), deps.callers, c.get('caller'), c.req.valid('param').id, c.req.valid('json'), {
+        config,
+        mail: c.get('mail'),
+      });
       return respondJson(c, successBody(userView(user)), 200);
     })
     .openapi({ ...DELETE, middleware: [auth] as const }, async (c) => {
-      await deleteSelf(c.get('db'), deps.callers, c.get('caller'), c.req.valid('param').id);
+      await deleteSelf(c.get('db'), deps.callers, c.get('caller'), c.req.valid('param').id, config.usernameHoldDays);
       clearSessionCookie(c, config);
       return c.body(null, 204);
     });

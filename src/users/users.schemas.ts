@@ -116,8 +116,11 @@ export const UserSchema = z
     username: z.string(),
     nickname: z.string(),
     email: z.string().nullable().openapi({
-      description: 'Null only for a user created from API Gateway claims that carried no free, verified email',
+      description:
+        'Null for a user created from API Gateway claims that carried no free, verified email, and for one whose unverified address another account took after EMAIL_CLAIM_HOURS',
     }),
+    emailVerified: z.boolean().openapi({ description: 'Whether a link mailed to `email` was followed' }),
+    pendingEmail: z.string().nullable().openapi({ description: 'An address asked for by a change, replacing `email` once verified' }),
     createdAt: timestamp,
     updatedAt: timestamp,
   })
@@ -138,6 +141,8 @@ export function userView(user: User): z.infer<typeof UserSchema> {
     username: user.username,
     nickname: user.nickname,
     email: user.email,
+    emailVerified: user.email_verified,
+    pendingEmail: user.pending_email,
     createdAt: user.created_at.toISOString(),
     updatedAt: user.updated_at.toISOString(),
   };

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
-import { savepoint, transaction } from '../db/transaction.ts';
+import type { Config } from '../config.ts';
+import { atomically, transaction } from '../db/transaction.ts';
 import type { DB, User } from '../db/schema.ts';
 import { uniqueConflict } from '../db/unique-indexes.ts';
 import { AppError, validationError, type FieldIssue } from '../errors/app-error.ts';
@@ -9,19 +10,29 @@ import type { Caller, GatewayCaller } from '../auth/caller.ts';
 import { emailFrom, identityFromClaims, nicknameFrom, usernameBase, withSuffix } from './gateway-identity.ts';
 import { hashPassword, verifyPassword } from './password.ts';
 import { MAX_SUGGESTIONS, usernameCandidates } from './suggestions.ts';
+import type { Locale } from '../errors/messages.ts';
+import type { MailJob } from '../mail/mailer.ts';
 import {
+  claimUsername,
   deleteUser,
+  emailBlocked,
   findUserById,
   findUserByIdentity,
   heldUsernames,
   insertUser,
   insertUserWithIdentity,
+  isUsernameHeld,
+  lockUser,
+  releaseUsername,
   takenUserFields,
   updateUser,
+  UsernameHeld,
   type GatewayIdentity,
+  type NewUser,
   type UserChanges,
 } from './users.repository.ts';
 import { Username } from './users.schemas.ts';
+import { verificationMail, writeTakingStaleEmail } from './verification.service.ts';
 
 type UniqueUserField = 'username' | 'email';
 
@@ -42,6 +53,7 @@ async function userConflict(
   values: Partial<Record<UniqueUserField, string>>,
   exceptUserId?: string,
 ): Promise<unknown> {
+  if (err instanceof UsernameHeld && values.username !== undefined) return await heldError(db, values.username);
   const conflict = uniqueConflict(err);
   if (conflict === undefined) return err;
   const taken = await takenUserFields(db, values, exceptUserId);
@@ -57,6 +69,14 @@ async function userConflict(
   return new AppError('DUPLICATE_RESOURCE', { errors: [first, ...rest], suggestions });
 }
 
+/** 409 USERNAME_HELD for a name released recently, with free alternatives as for a taken one. */
+async function heldError(db: Kysely<DB>, username: string): Promise<AppError> {
+  return new AppError('USERNAME_HELD', {
+    errors: [{ field: 'username', code: 'held' }],
+    suggestions: await usernameSuggestions(db, username),
+  });
+}
+
 export interface SignupInput {
   username: string;
   email: string;
@@ -64,16 +84,29 @@ export interface SignupInput {
   password: string;
 }
 
+/** What a signup needs besides the form: its language, for the mail, and where mail goes. */
+export interface SignupContext {
+  config: Pick<Config, 'emailClaimHours' | 'publicUrl'>;
+  locale: Locale;
+  mail: MailJob[];
+}
+
 /**
- * Creates the user; the unique indexes alone decide whether the username and email are free.
- * `passwordHash` is the password's hash when the caller computed it already.
+ * Creates the user and queues the verification mail. The unique indexes decide whether the
+ * username and email are free (an unverified claim past its window gives way); then the name's
+ * row in `usernames` decides whether it is held. `passwordHash` is the password's hash when the
+ * caller computed it already.
  */
-export async function signUp(db: Kysely<DB>, input: SignupInput, passwordHash?: string): Promise<User> {
+export async function signUp(db: Kysely<DB>, input: SignupInput, context: SignupContext, passwordHash?: string): Promise<User> {
   const password_hash = passwordHash ?? (await hashPassword(input.password));
+  const row: NewUser = { username: input.username, email: input.email, nickname: input.nickname, password_hash, locale: context.locale };
   try {
-    return await savepoint(db, (sp) =>
-      insertUser(sp, { username: input.username, email: input.email, nickname: input.nickname, password_hash }),
-    );
+    return await atomically(db, async (trx) => {
+      const user = await writeTakingStaleEmail(trx, input.email, context.config.emailClaimHours, () => insertUser(trx, row));
+      if (!(await claimUsername(trx, user.username, user.id))) throw new UsernameHeld();
+      context.mail.push(await verificationMail(trx, context.config, user, input.email));
+      return user;
+    });
   } catch (err) {
     throw await userConflict(db, err, input);
   }
@@ -108,8 +141,12 @@ export async function gatewayUser(db: Kysely<DB>, identity: GatewayIdentity, cla
   const nickname = nicknameFrom(claims, username);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await insertUserWithIdentity(db, { username, email, nickname, password_hash: null }, identity);
+      return await insertUserWithIdentity(db, { username, email, nickname, password_hash: null, email_verified: true }, identity);
     } catch (err) {
+      if (err instanceof UsernameHeld && attempt < PROVISION_ATTEMPTS) {
+        username = withSuffix(base);
+        continue;
+      }
       const conflict = uniqueConflict(err);
       if (attempt >= PROVISION_ATTEMPTS || conflict?.resource !== 'user') throw err;
       if (conflict.field === 'identity') {
@@ -133,6 +170,7 @@ export async function gatewayUser(db: Kysely<DB>, identity: GatewayIdentity, cla
 export async function checkAvailability(
   db: Kysely<DB>,
   query: Partial<Record<UniqueUserField, string>>,
+  emailClaimHours: number,
 ): Promise<{ field: UniqueUserField; value: string; available: true }> {
   const asked = (['username', 'email'] as const).filter((f) => query[f] !== undefined);
   const [field] = asked;
@@ -140,12 +178,17 @@ export async function checkAvailability(
     throw validationError([{ field: 'username', code: 'one_of', params: { other: 'email' } }]);
   }
   const value = query[field] ?? '';
-  const taken = await takenUserFields(db, { [field]: value });
-  if (taken[field]) {
-    const suggestions = field === 'username' ? await usernameSuggestions(db, value) : undefined;
-    throw new AppError('DUPLICATE_RESOURCE', { errors: [{ field, code: 'duplicate' }], suggestions });
+  if (field === 'email') {
+    if (await emailBlocked(db, value, undefined, emailClaimHours)) throw duplicate('email');
+    return { field, value, available: true };
   }
+  if ((await takenUserFields(db, { username: value })).username) throw duplicate('username', await usernameSuggestions(db, value));
+  if (await isUsernameHeld(db, value)) throw await heldError(db, value);
   return { field, value, available: true };
+}
+
+function duplicate(field: UniqueUserField, suggestions?: string[]): AppError {
+  return new AppError('DUPLICATE_RESOURCE', { errors: [{ field, code: 'duplicate' }], suggestions });
 }
 
 function requireSelf(caller: Caller, id: string): void {
@@ -168,18 +211,48 @@ export interface UserPatch {
   currentPassword?: string;
 }
 
+/** Where an account change's mail goes, and what it needs to say. */
+export interface AccountMailContext {
+  config: Pick<Config, 'emailClaimHours' | 'publicUrl' | 'usernameHoldDays'>;
+  mail: MailJob[];
+}
+
 /**
  * Changes the caller's own account. A new password needs the current one and ends the caller's
- * other sessions in the same transaction. The user's cached sessions are forgotten, so the next
- * request sees the change.
+ * other sessions in the same transaction. A new email becomes `pendingEmail` and gets a
+ * verification mail; it replaces the address only once verified, and another account's claim that
+ * still counts is a 409 now (the unique index decides again when it is verified). A new username
+ * is claimed in `usernames` (a held one is a 409) and the old one is held. The user's cached
+ * sessions are forgotten, so the next request sees the change.
  */
-export async function updateSelf(db: Kysely<DB>, callers: CallerCache, caller: Caller, id: string, patch: UserPatch): Promise<User> {
+export async function updateSelf(
+  db: Kysely<DB>,
+  callers: CallerCache,
+  caller: Caller,
+  id: string,
+  patch: UserPatch,
+  context: AccountMailContext,
+): Promise<User> {
   requireSelf(caller, id);
-  const { password, currentPassword, ...profile } = patch;
-  if (password === undefined && Object.values(profile).every((v) => v === undefined)) {
+  const { password, currentPassword, email, ...profile } = patch;
+  if (password === undefined && email === undefined && Object.values(profile).every((v) => v === undefined)) {
     throw validationError([{ field: 'body', code: 'empty_patch' }]);
   }
+  const { config } = context;
   const changes: UserChanges = { ...profile };
+  const newEmail = email !== undefined && email !== caller.user.email ? email : undefined;
+  if (email !== undefined) changes.pending_email = newEmail ?? null;
+  if (newEmail !== undefined && (await emailBlocked(db, newEmail, id, config.emailClaimHours))) {
+    const taken = profile.username === undefined ? false : (await takenUserFields(db, { username: profile.username }, id)).username;
+    const issues: [FieldIssue, ...FieldIssue[]] = taken
+      ? [
+          { field: 'username', code: 'duplicate' },
+          { field: 'email', code: 'duplicate' },
+        ]
+      : [{ field: 'email', code: 'duplicate' }];
+    const suggestions = taken && profile.username !== undefined ? await usernameSuggestions(db, profile.username) : undefined;
+    throw new AppError('DUPLICATE_RESOURCE', { errors: issues, suggestions });
+  }
   if (password !== undefined) {
     // A user created from gateway claims has no password to confirm; the gateway vouched for them.
     if (caller.user.password_hash !== null) {
@@ -192,27 +265,35 @@ export async function updateSelf(db: Kysely<DB>, callers: CallerCache, caller: C
   }
   try {
     return await transaction(db, async (trx) => {
+      // The name it gives up, read under the row's lock so that a rival rename cannot slip between.
+      const before = profile.username === undefined ? undefined : await lockUser(trx, id);
       const updated = await updateUser(trx, id, changes);
       // The caller's own row is gone: their account was deleted under the request (§6).
       if (!updated) throw new AppError('UNAUTHENTICATED');
+      if (before && updated.username !== before.username) {
+        if (!(await claimUsername(trx, updated.username, id))) throw new UsernameHeld();
+        await releaseUsername(trx, before.username, id, config.usernameHoldDays);
+      }
       if (password !== undefined) await endOtherSessions(trx, callers, id, caller.sessionHash);
+      if (newEmail !== undefined) context.mail.push(await verificationMail(trx, config, updated, newEmail));
       return updated;
     });
   } catch (err) {
-    throw await userConflict(db, err, { username: profile.username, email: profile.email }, id);
+    throw await userConflict(db, err, { username: profile.username }, id);
   } finally {
     callers.forgetUser(id);
   }
 }
 
 /**
- * Deletes the caller's own account with its sessions and projects; the names are free again. An
+ * Deletes the caller's own account with its sessions and projects; the email is free again and the
+ * username held for USERNAME_HOLD_DAYS. An
  * account already gone (deleted on another instance that this one's cache has not heard of) is a
  * 401, as the request would be a moment later.
  */
-export async function deleteSelf(db: Kysely<DB>, callers: CallerCache, caller: Caller, id: string): Promise<void> {
+export async function deleteSelf(db: Kysely<DB>, callers: CallerCache, caller: Caller, id: string, holdDays: number): Promise<void> {
   requireSelf(caller, id);
-  const deleted = await deleteUser(db, id);
+  const deleted = await deleteUser(db, id, holdDays);
   callers.forgetUser(id);
   if (!deleted) throw new AppError('UNAUTHENTICATED');
 }

@@ -213,7 +213,9 @@ describe.skipIf(!hasBrowser())('the projects and account pages in Chromium', () 
       await page.getByRole('button', { name: '계정 삭제' }).click();
       await confirm.getByRole('button', { name: '영구 삭제' }).click();
       await page.getByRole('heading', { level: 1, name: '로그인' }).waitFor();
-      expect((await server.api('GET', `/api/users/availability?username=${other}2`)).status).toBe(200);
+      const held = await server.api('GET', `/api/users/availability?username=${other}2`);
+      expect(held.status).toBe(409);
+      expect(held.body.code).toBe('USERNAME_HELD');
       await context.close();
     });
 

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { Kysely, LogEvent } from 'kysely';
 import { inject } from 'vitest';
@@ -238,7 +240,13 @@ export function testAppOn(
   appOptions: Partial<CreateAppOptions> = {},
 ): TestApp {
   // Limits are off unless a test sets them.
-  const config = loadConfig({ ...LIMITS_OFF, ...env, DATABASE_URL: env.DATABASE_URL ?? 'pglite://memory' });
+  // Mail with no SMTP_URL is written as files: outside the repository, where nothing reads them.
+  const config = loadConfig({
+    ...LIMITS_OFF,
+    MAIL_DIR: join(tmpdir(), 'projects-api-test-mail'),
+    ...env,
+    DATABASE_URL: env.DATABASE_URL ?? 'pglite://memory',
+  });
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger('info', { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
   const socketAddress = (c: { req: { header(name: string): string | undefined } }) => c.req.header(TEST_CLIENT_IP_HEADER);
