@@ -20,6 +20,9 @@ export interface User {
   username: string;
   nickname: string;
   email: string | null;
+  emailVerified: boolean;
+  /** An address a change asked for, waiting for its mailed link. */
+  pendingEmail: string | null;
 }
 
 export interface Project {

@@ -1,6 +1,7 @@
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { Account } from './account.tsx';
+import { ForgotPassword, linkToken, ResetPassword, VerifyEmail, VerifyNotice } from './email-flows.tsx';
 import { client, type User } from './api.ts';
 import { fill, MESSAGES, preferredLang, type Lang } from './i18n.ts';
 import { Login } from './login.tsx';
@@ -121,13 +122,32 @@ function App() {
 
   let view;
   const projectId = /^#\/projects\/([0-9a-f-]{36})$/.exec(hash)?.[1];
-  if (user === undefined) view = <p class="status">{t.loading}</p>;
+  // Mailed links and the reset request work signed in or not.
+  const path = hash.split('?')[0];
+  if (path === '#/verify-email') {
+    view = (
+      <VerifyEmail
+        token={linkToken(hash)}
+        onVerified={(verified) => {
+          if (user && user.id === verified.id) setUser(verified);
+        }}
+      />
+    );
+  } else if (path === '#/reset-password') view = <ResetPassword token={linkToken(hash)} />;
+  else if (path === '#/forgot-password') view = <ForgotPassword />;
+  else if (user === undefined) view = <p class="status">{t.loading}</p>;
   else if (!user) view = hash === '#/login' ? <Login onSignedIn={signedIn} /> : <Signup onSignedIn={signedIn} />;
   else if (projectId) view = <ProjectPage key={projectId} id={projectId} />;
   else if (hash === '#/account') view = <Account user={user} onChanged={setUser} onDeleted={signedOut} />;
   else view = <Projects />;
 
-  const route = user === null && hash !== '#/login' ? '#/signup' : user && !hash.startsWith('#/account') ? '#/projects' : hash;
+  const route = ['#/verify-email', '#/reset-password', '#/forgot-password'].includes(path)
+    ? path
+    : user === null && hash !== '#/login'
+      ? '#/signup'
+      : user && !hash.startsWith('#/account')
+        ? '#/projects'
+        : hash;
   return (
     <EnvContext.Provider value={env}>
       <Nav
@@ -142,7 +162,10 @@ function App() {
           void api.request('DELETE', '/api/sessions/current').then(signedOut);
         }}
       />
-      <main>{view}</main>
+      <main>
+        {user && path !== '#/verify-email' && <VerifyNotice user={user} />}
+        {view}
+      </main>
     </EnvContext.Provider>
   );
 }

@@ -74,6 +74,27 @@ const ko = {
   confirmDeleteButton: '영구 삭제',
   cancel: '취소',
   createdAt: '만든 날짜',
+  // Mailed links: verification and password reset.
+  verifyTitle: '이메일 확인',
+  verifying: '확인하는 중…',
+  verified: '{email} 주소를 확인했습니다.',
+  badVerifyLink:
+    '이 확인 링크는 쓸 수 없습니다. 만료되었거나, 이미 쓰였거나, 그 뒤에 이메일을 바꿨습니다. 로그인해서 확인 메일을 다시 받으세요.',
+  continue: '계속하기',
+  checkEmail: '메일을 확인하세요.',
+  checkEmailSignup: '{email}(으)로 보낸 링크를 열면 이메일 주소가 확인됩니다.',
+  checkEmailPending: '{email}(으)로 보낸 링크를 열면 이 주소로 바뀝니다.',
+  resend: '확인 메일 다시 보내기',
+  resent: '{email}(으)로 다시 보냈습니다.',
+  forgotPassword: '비밀번호를 잊으셨나요?',
+  forgotTitle: '비밀번호 재설정',
+  sendResetLink: '재설정 링크 받기',
+  resetSent: '그런 계정이 있으면 계정의 이메일로 재설정 링크를 보냈습니다. 메일을 확인하세요.',
+  backToLogin: '로그인으로 돌아가기',
+  resetTitle: '새 비밀번호 정하기',
+  setPassword: '비밀번호 정하기',
+  resetDone: '비밀번호를 바꿨습니다. 모든 기기에서 로그아웃되었습니다.',
+  badResetLink: '이 재설정 링크는 쓸 수 없습니다. 만료되었거나 이미 쓰였습니다.',
 };
 
 export type Messages = typeof ko;
@@ -152,6 +173,27 @@ const en: Messages = {
   confirmDeleteButton: 'Delete for good',
   cancel: 'Cancel',
   createdAt: 'Created',
+  // Mailed links: verification and password reset.
+  verifyTitle: 'Confirm your email',
+  verifying: 'Confirming…',
+  verified: '{email} is confirmed.',
+  badVerifyLink:
+    'This confirmation link cannot be used: it has expired, was used already, or the email was changed since. Log in to get a new one.',
+  continue: 'Continue',
+  checkEmail: 'Check your email.',
+  checkEmailSignup: 'Open the link we sent to {email} to confirm your address.',
+  checkEmailPending: 'Open the link we sent to {email} to switch to that address.',
+  resend: 'Send the link again',
+  resent: 'Sent again to {email}.',
+  forgotPassword: 'Forgot your password?',
+  forgotTitle: 'Reset your password',
+  sendResetLink: 'Send me a reset link',
+  resetSent: 'If that account exists, a reset link is on its way to its email. Check your inbox.',
+  backToLogin: 'Back to log in',
+  resetTitle: 'Choose a new password',
+  setPassword: 'Set password',
+  resetDone: 'Your password is changed, and you are logged out everywhere.',
+  badResetLink: 'This reset link cannot be used: it has expired or was used already.',
 };
 
 export const MESSAGES: Record<Lang, Messages> = { ko, en };

@@ -42,6 +42,9 @@ export function Login({ onSignedIn }: { onSignedIn: (user: User) => void }) {
         </button>
       </form>
       <p>
+        <a href="#/forgot-password">{t.forgotPassword}</a>
+      </p>
+      <p>
         <a href="#/signup">{t.noAccount}</a>
       </p>
     </section>

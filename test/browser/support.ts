@@ -67,6 +67,9 @@ export async function startPageServer(env: Record<string, string> = {}): Promise
       PORT: String(port),
       DATABASE_URL: databaseUrl,
       LOG_LEVEL: 'warn',
+      // Mail goes to files nobody reads unless a test points SMTP_URL at its own server.
+      MAIL_DIR: join(tmpdir(), 'projects-api-test-mail'),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
       ...LIMITS_OFF,
       ...env,
     },
