@@ -1,10 +1,25 @@
 export type Lang = 'ko' | 'en';
 
 const ko = {
-  appName: '프로젝트 관리',
+  appName: 'Plotline',
   otherLanguage: 'English',
   otherLanguageLabel: 'Switch to English',
   nav: '주 메뉴',
+  // The page's look: brand, theme switch, password field, project rows and search.
+  darkMode: '어두운 화면',
+  showPassword: '비밀번호 표시',
+  strength: '강도: {level}',
+  strengthWeak: '약함',
+  strengthFair: '보통',
+  strengthStrong: '강함',
+  strengthSameAsName: '아이디나 이메일과 비슷합니다',
+  strengthAdvice: '길게, 그리고 대문자·숫자·기호를 섞으면 강해집니다.',
+  changedAt: '마지막 수정: {when}',
+  deletedAt: '삭제: {when}',
+  noDescription: '설명 없음',
+  searchTitle: '제목으로 찾기',
+  searchLoadedOnly: '불러온 {n}개 중에서 찾았습니다. 더 보기로 나머지도 불러오면 함께 찾습니다.',
+  searchNone: '제목이 맞는 프로젝트가 없습니다.',
   signup: '회원가입',
   login: '로그인',
   logout: '로그아웃',
@@ -45,7 +60,6 @@ const ko = {
   openExisting: '같은 제목의 기존 프로젝트 열기',
   loadMore: '더 보기',
   empty: '프로젝트가 없습니다.',
-  deletedBadge: '삭제됨',
   restore: '복원',
   restoring: '복원하는 중…',
   restoreHeld: '지금 이 제목은 사용 중인 다른 프로젝트가 쓰고 있습니다. 그 프로젝트의 이름을 바꾼 뒤 다시 복원하세요.',
@@ -73,16 +87,30 @@ const ko = {
   confirmDelete: '계정을 삭제하면 모든 프로젝트도 함께 삭제되며 되돌릴 수 없습니다. 삭제할까요?',
   confirmDeleteButton: '영구 삭제',
   cancel: '취소',
-  createdAt: '만든 날짜',
 };
 
 export type Messages = typeof ko;
 
 const en: Messages = {
-  appName: 'Projects',
+  appName: 'Plotline',
   otherLanguage: '한국어',
-  otherLanguageLabel: '한국어로 보기',
+  otherLanguageLabel: '한국어 보기',
   nav: 'Main',
+  // The page's look: brand, theme switch, password field, project rows and search.
+  darkMode: 'Dark mode',
+  showPassword: 'Show password',
+  strength: 'Strength: {level}',
+  strengthWeak: 'weak',
+  strengthFair: 'fair',
+  strengthStrong: 'strong',
+  strengthSameAsName: 'too close to your username or email',
+  strengthAdvice: 'Longer, with capitals, digits and symbols mixed in, is stronger.',
+  changedAt: 'Changed {when}',
+  deletedAt: 'Deleted {when}',
+  noDescription: 'No description',
+  searchTitle: 'Search by title',
+  searchLoadedOnly: 'Searched the {n} loaded so far; "Load more" brings in the rest to search too.',
+  searchNone: 'No project title matches.',
   signup: 'Sign up',
   login: 'Log in',
   logout: 'Log out',
@@ -123,7 +151,6 @@ const en: Messages = {
   openExisting: 'Open the existing project with this title',
   loadMore: 'Load more',
   empty: 'No projects.',
-  deletedBadge: 'deleted',
   restore: 'Restore',
   restoring: 'Restoring…',
   restoreHeld: 'A live project now holds this title. Rename that one, then restore this again.',
@@ -151,7 +178,6 @@ const en: Messages = {
   confirmDelete: 'Deleting your account deletes all your projects too, and cannot be undone. Delete it?',
   confirmDeleteButton: 'Delete for good',
   cancel: 'Cancel',
-  createdAt: 'Created',
 };
 
 export const MESSAGES: Record<Lang, Messages> = { ko, en };
