@@ -44,8 +44,7 @@ function StrengthHint({ id, password, names }: { id: string; password: string; n
           </span>
           <span class="small">
             {fill(t.strength, { level: t[LEVEL_TEXT[strength.level]] })}
-            {strength.sameAsName && `: ${t.strengthSameAsName}`}
-            {strength.level !== 'strong' && !strength.sameAsName && ` ${t.strengthAdvice}`}
+            {strength.sameAsName ? `. ${t.strengthSameAsName}` : strength.level !== 'strong' && `. ${t.strengthAdvice}`}
           </span>
         </>
       )}

@@ -153,7 +153,16 @@ export function Projects() {
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<ApiError | null>(null);
   const [search, setSearch] = useState('');
-  const [loadedAt, setLoadedAt] = useState(Date.now);
+  const [now, setNow] = useState(Date.now);
+  useEffect(() => {
+    // "3 minutes ago" should not stay "1 second ago" on a page left open.
+    const tick = setInterval(() => {
+      setNow(Date.now());
+    }, 30_000);
+    return () => {
+      clearInterval(tick);
+    };
+  }, []);
 
   const latest = useRef(0);
 
@@ -173,7 +182,7 @@ export function Projects() {
     }
     setItems((old) => (replace ? res.data : [...old, ...res.data]));
     setCursor(res.next);
-    setLoadedAt(Date.now());
+    setNow(Date.now());
   }
 
   useEffect(() => {
@@ -221,7 +230,7 @@ export function Projects() {
       <ul class="projects" aria-busy={loading}>
         {shown.map((p) => (
           <li key={p.id} class="card project">
-            <ProjectSummary project={p} t={t} lang={lang} now={loadedAt} />
+            <ProjectSummary project={p} t={t} lang={lang} now={now} />
             {p.deletedAt && (
               <RestoreButton
                 project={p}
