@@ -23,6 +23,7 @@ const TEXT = {
     showPassword: '비밀번호 표시',
     darkMode: '어두운 화면',
     suggestions: '사용할 수 있는 아이디',
+    available: '사용할 수 있습니다.',
     weak: '강도: 약함. 길게, 그리고 대문자·숫자·기호를 섞으면 강해집니다.',
     fair: '강도: 보통. 길게, 그리고 대문자·숫자·기호를 섞으면 강해집니다.',
     strong: '강도: 강함',
@@ -56,6 +57,7 @@ const TEXT = {
     showPassword: 'Show password',
     darkMode: 'Dark mode',
     suggestions: 'Free usernames',
+    available: 'Available.',
     weak: 'Strength: weak. Longer, with capitals, digits and symbols mixed in, is stronger.',
     fair: 'Strength: fair. Longer, with capitals, digits and symbols mixed in, is stronger.',
     strong: 'Strength: strong',
@@ -145,6 +147,8 @@ describe.skipIf(!hasBrowser())('the look of the page in Chromium', () => {
     await page.getByLabel(t.nickname, { exact: true }).fill(lang === 'ko' ? '민지' : 'Minji');
     await expect.poll(() => page.getByRole('group', { name: t.suggestions }).getByRole('button').count()).toBe(3);
     await page.getByLabel(t.password, { exact: true }).fill('pass');
+    // The email's live check has answered too: the picture is the same from one run to the next.
+    await expect.poll(() => page.locator('#signup-email-status').textContent()).toBe(t.available);
   }
 
   /** A signed-in list: projects with and without a description, one of them deleted, all shown. */
