@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { fieldMessage, type ApiError, type User } from './api.ts';
+import { PasswordField } from './password-field.tsx';
 import { ErrorBox, Field, RequestDetails, Suggestions, useEnv, useFocusHeading } from './ui.tsx';
 
 type ProfileField = 'username' | 'email' | 'nickname';
@@ -47,6 +48,8 @@ function Profile({ user, onChanged }: { user: User; onChanged: (u: User) => void
         type={type}
         value={values[f]}
         onInput={set(f)}
+        // Chromium reports "nickname" as unsupported, and with no value takes the field for the username.
+        autocomplete={f === 'nickname' ? 'off' : f}
         status={message ? { text: message, tone: 'bad' } : undefined}
         invalid={Boolean(message)}
       >
@@ -97,23 +100,24 @@ function PasswordChange({ user }: { user: User }) {
   return (
     <form class="card" onSubmit={(e) => void submit(e)} noValidate aria-labelledby="password-title">
       <h2 id="password-title">{t.changePassword}</h2>
-      <Field
+      {/* Tells a password manager whose password this is. */}
+      <input type="text" name="username" autocomplete="username" value={user.username} readOnly hidden />
+      <PasswordField
         id="account-current-password"
         label={t.currentPassword}
-        type="password"
         value={current}
         onInput={setCurrent}
         autocomplete="current-password"
         status={currentError ? { text: currentError, tone: 'bad' } : undefined}
         invalid={Boolean(currentError)}
       />
-      <Field
+      <PasswordField
         id="account-new-password"
         label={t.newPassword}
-        type="password"
         value={next}
         onInput={setNext}
         autocomplete="new-password"
+        names={[user.username, user.email ?? '']}
         hint={t.passwordRules}
         status={nextError ? { text: nextError, tone: 'bad' } : undefined}
         invalid={Boolean(nextError)}

@@ -5,9 +5,11 @@ import { ForgotPassword, linkToken, ResetPassword, VerifyEmail, VerifyNotice } f
 import { client, type User } from './api.ts';
 import { fill, MESSAGES, preferredLang, type Lang } from './i18n.ts';
 import { Login } from './login.tsx';
+import { Mark } from './mark.tsx';
 import { ProjectPage } from './project.tsx';
 import { Projects } from './projects.tsx';
 import { Signup } from './signup.tsx';
+import { applyStoredTheme, useTheme } from './theme.ts';
 import { EnvContext, useEnv } from './ui.tsx';
 
 const LANG_KEY = 'lang';
@@ -47,6 +49,7 @@ function Nav({
   onToggleLang: () => void;
 }) {
   const { t } = useEnv();
+  const [theme, setTheme] = useTheme();
   const links: [string, string][] = user
     ? [
         ['#/projects', t.projects],
@@ -58,7 +61,10 @@ function Nav({
       ];
   return (
     <header class="top">
-      <p class="brand">{t.appName}</p>
+      <p class="brand">
+        <Mark />
+        <span class="brand-name">{t.appName}</span>
+      </p>
       <nav aria-label={t.nav}>
         <ul>
           {links.map(([href, label]) => (
@@ -85,6 +91,20 @@ function Nav({
         onClick={onToggleLang}
       >
         {t.otherLanguage}
+      </button>
+      <button
+        type="button"
+        class="theme"
+        aria-pressed={theme === 'dark'}
+        title={t.darkMode}
+        onClick={() => {
+          setTheme(theme === 'dark' ? 'light' : 'dark');
+        }}
+      >
+        <svg width="20" height="20" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+          <path d="M20 14.5A8.5 8.5 0 0 1 9.5 4a8.5 8.5 0 1 0 10.5 10.5z" />
+        </svg>
+        <span class="sr-only">{t.darkMode}</span>
       </button>
       {user && <p class="small who">{fill(t.signedInAs, { name: user.nickname })}</p>}
     </header>
@@ -123,7 +143,7 @@ function App() {
   let view;
   const projectId = /^#\/projects\/([0-9a-f-]{36})$/.exec(hash)?.[1];
   // Mailed links and the reset request work signed in or not.
-  const path = hash.split('?')[0];
+  const path = hash.split('?')[0] ?? '';
   if (path === '#/verify-email') {
     view = (
       <VerifyEmail
@@ -170,6 +190,7 @@ function App() {
   );
 }
 
+applyStoredTheme();
 const root = document.getElementById('app');
 if (root) {
   root.textContent = '';

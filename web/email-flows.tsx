@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { fieldMessage, type ApiError, type User } from './api.ts';
 import { fill } from './i18n.ts';
+import { PasswordField } from './password-field.tsx';
 import { ErrorBox, Field, useEnv, useFocusHeading } from './ui.tsx';
 
 /** The `token` query parameter of a mailed link's hash route (`#/verify-email?token=…`). */
@@ -164,13 +165,15 @@ export function ResetPassword({ token }: { token: string }) {
         </p>
       ) : (
         <form onSubmit={(e) => void submit(e)} noValidate>
-          <Field
+          {/* A password manager files the new password under the account it fills in here. */}
+          <input type="text" name="username" autocomplete="username" value="" readOnly hidden />
+          <PasswordField
             id="reset-password"
             label={t.newPassword}
-            type="password"
             value={password}
             onInput={setPassword}
             autocomplete="new-password"
+            names={[]}
             hint={t.passwordRules}
             status={passwordError ? { text: passwordError, tone: 'bad' } : undefined}
             invalid={Boolean(passwordError)}

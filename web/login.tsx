@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import type { ApiError, User } from './api.ts';
+import { PasswordField } from './password-field.tsx';
 import { ErrorBox, Field, useEnv, useFocusHeading } from './ui.tsx';
 
 export function Login({ onSignedIn }: { onSignedIn: (user: User) => void }) {
@@ -28,14 +29,7 @@ export function Login({ onSignedIn }: { onSignedIn: (user: User) => void }) {
       </h1>
       <form onSubmit={(e) => void submit(e)} noValidate>
         <Field id="login-login" label={t.loginField} value={login} onInput={setLogin} autocomplete="username" />
-        <Field
-          id="login-password"
-          label={t.password}
-          type="password"
-          value={password}
-          onInput={setPassword}
-          autocomplete="current-password"
-        />
+        <PasswordField id="login-password" label={t.password} value={password} onInput={setPassword} autocomplete="current-password" />
         <ErrorBox error={error} />
         <button type="submit" class="primary" disabled={busy} aria-busy={busy}>
           {busy ? t.loggingIn : t.login}

@@ -1,5 +1,6 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { fieldMessage, type ApiError, type Project } from './api.ts';
+import { fill, type Lang, type Messages } from './i18n.ts';
 import { ErrorBox, Field, RequestDetails, useEnv, useFocusHeading } from './ui.tsx';
 
 type Filter = 'exclude' | 'only' | 'include';
@@ -39,6 +40,52 @@ export function RestoreButton({
       )}
     </div>
   );
+}
+
+/** The API sends every project's `updatedAt`; the page's shared type leaves it out. */
+function lastChange(p: Project): string {
+  return p.deletedAt ?? ('updatedAt' in p && typeof p.updatedAt === 'string' ? p.updatedAt : p.createdAt);
+}
+
+const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
+  ['second', 60],
+  ['minute', 60],
+  ['hour', 24],
+  ['day', 7],
+];
+
+/** "3 minutes ago" up to a week back, then the date, in the page's language. */
+function when(iso: string, lang: Lang, now: number): string {
+  let amount = Math.max(1, Math.round((now - Date.parse(iso)) / 1000));
+  const relative = new Intl.RelativeTimeFormat(lang, { numeric: 'auto' });
+  for (const [unit, size] of UNITS) {
+    if (amount < size) return relative.format(-amount, unit);
+    amount = Math.round(amount / size);
+  }
+  return new Intl.DateTimeFormat(lang, { dateStyle: 'medium' }).format(new Date(iso));
+}
+
+function ProjectSummary({ project, t, lang, now }: { project: Project; t: Messages; lang: Lang; now: number }) {
+  const at = lastChange(project);
+  const deleted = project.deletedAt !== null;
+  return (
+    <div>
+      <a href={`#/projects/${project.id}`}>{project.title}</a>
+      <span class={`state ${deleted ? 'deleted' : 'live'}`}>{deleted ? t.deleted : t.live}</span>
+      <p class={`small description${project.description ? '' : ' note'}`}>{project.description || t.noDescription}</p>
+      <p class="small">
+        <time dateTime={at} title={new Date(at).toLocaleString(lang)}>
+          {fill(deleted ? t.deletedAt : t.changedAt, { when: when(at, lang, now) })}
+        </time>
+      </p>
+    </div>
+  );
+}
+
+/** Whether a title holds what was typed, as a person reads it: case and composed forms aside. */
+function titleMatches(title: string, query: string, lang: Lang): boolean {
+  const fold = (s: string) => s.normalize('NFC').toLocaleLowerCase(lang);
+  return fold(title).includes(fold(query.trim()));
 }
 
 function CreateProject({ onCreated }: { onCreated: (p: Project) => void }) {
@@ -105,13 +152,29 @@ export function Projects() {
   const [cursor, setCursor] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<ApiError | null>(null);
+  const [search, setSearch] = useState('');
+  const [now, setNow] = useState(Date.now);
+  useEffect(() => {
+    // "3 minutes ago" should not stay "1 second ago" on a page left open.
+    const tick = setInterval(() => {
+      setNow(Date.now());
+    }, 30_000);
+    return () => {
+      clearInterval(tick);
+    };
+  }, []);
+
+  const latest = useRef(0);
 
   async function load(from: string | null, replace: boolean) {
+    const request = ++latest.current;
     setLoading(true);
     setError(null);
     const query = new URLSearchParams({ limit: String(PAGE), deleted: filter });
     if (from) query.set('cursor', from);
     const res = await api.request<Project[]>('GET', `/api/projects?${query.toString()}`);
+    // A filter changed while this page was on its way: only the newest answer is the list.
+    if (request !== latest.current) return;
     setLoading(false);
     if (!res.ok) {
       setError(res.error);
@@ -119,6 +182,7 @@ export function Projects() {
     }
     setItems((old) => (replace ? res.data : [...old, ...res.data]));
     setCursor(res.next);
+    setNow(Date.now());
   }
 
   useEffect(() => {
@@ -126,7 +190,8 @@ export function Projects() {
     // load reads the filter it was rendered with; a new filter starts the list again.
   }, [filter]);
 
-  const date = new Intl.DateTimeFormat(lang, { dateStyle: 'medium' });
+  const searching = search.trim() !== '';
+  const shown = searching ? items.filter((p) => titleMatches(p.title, search, lang)) : items;
   return (
     <section aria-labelledby="projects-title">
       <h1 id="projects-title" tabIndex={-1} ref={heading}>
@@ -150,18 +215,22 @@ export function Projects() {
           <option value="only">{t.deleted}</option>
           <option value="include">{t.all}</option>
         </select>
+        <label for="project-search">{t.searchTitle}</label>
+        <input
+          id="project-search"
+          type="search"
+          autocomplete="off"
+          value={search}
+          onInput={(e) => {
+            setSearch(e.currentTarget.value);
+          }}
+        />
       </div>
       <ErrorBox error={error} />
       <ul class="projects" aria-busy={loading}>
-        {items.map((p) => (
+        {shown.map((p) => (
           <li key={p.id} class="card project">
-            <div>
-              <a href={`#/projects/${p.id}`}>{p.title}</a>
-              {p.deletedAt && <span class="badge"> ({t.deletedBadge})</span>}
-              <p class="small">
-                {t.createdAt}: {date.format(new Date(p.createdAt))}
-              </p>
-            </div>
+            <ProjectSummary project={p} t={t} lang={lang} now={now} />
             {p.deletedAt && (
               <RestoreButton
                 project={p}
@@ -176,7 +245,15 @@ export function Projects() {
         ))}
       </ul>
       <p class="status" aria-live="polite">
-        {loading ? t.loading : items.length === 0 && !error ? t.empty : ''}
+        {loading
+          ? t.loading
+          : items.length === 0 && !error
+            ? t.empty
+            : searching
+              ? [shown.length === 0 ? t.searchNone : '', cursor ? fill(t.searchLoadedOnly, { n: items.length }) : '']
+                  .filter(Boolean)
+                  .join(' ')
+              : ''}
       </p>
       {cursor && !loading && (
         <button type="button" onClick={() => void load(cursor, false)}>

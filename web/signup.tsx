@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { fieldMessage, type ApiError, type User } from './api.ts';
 import { fill } from './i18n.ts';
 import { useLiveCheck, usePause, type Check } from './live-check.ts';
+import { PasswordField } from './password-field.tsx';
 import { ErrorBox, Field, Suggestions, useEnv, useFocusHeading } from './ui.tsx';
 
 type FieldName = 'username' | 'email' | 'nickname' | 'password';
@@ -111,17 +112,18 @@ export function Signup({ onSignedIn }: { onSignedIn: (user: User) => void }) {
           label={t.nickname}
           value={values.nickname}
           onInput={set('nickname')}
-          autocomplete="nickname"
+          // Chromium reports "nickname" as unsupported, and with no value takes the field for the username.
+          autocomplete="off"
           status={status('nickname')}
           invalid={Boolean(fieldErrors.nickname)}
         />
-        <Field
+        <PasswordField
           id="signup-password"
           label={t.password}
-          type="password"
           value={values.password}
           onInput={set('password')}
           autocomplete="new-password"
+          names={[values.username, values.email]}
           hint={t.passwordRules}
           status={
             fieldErrors.password
