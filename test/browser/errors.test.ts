@@ -316,4 +316,20 @@ describe.skipIf(!hasBrowser())('errors on the page in Chromium', () => {
     expect(await page.evaluate(() => Object.keys(sessionStorage))).toEqual([]);
     await context.close();
   });
+  it('a session that ends while the profile is edited: after login, back on the account page with the values as typed', async () => {
+    const { context, page } = await openPage(browser, server);
+    const me = await signedIn(page, server);
+    await page.goto('/#/account');
+    await page.getByLabel('닉네임', { exact: true }).fill('새 닉네임');
+    await endSession(context);
+    await page.getByRole('button', { name: '변경 저장' }).click();
+    await page.getByRole('heading', { level: 1, name: '로그인' }).waitFor();
+    await page.getByLabel('비밀번호', { exact: true }).fill(me.password);
+    await page.getByRole('button', { name: '로그인', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: '계정' }).waitFor();
+    await expect.poll(() => page.getByLabel('닉네임', { exact: true }).inputValue()).toBe('새 닉네임');
+    expect(await page.getByLabel('아이디', { exact: true }).inputValue()).toBe(me.username);
+    expect((await call(context, 'GET', '/api/users/me')).body.data.nickname).toBe(me.username);
+    await context.close();
+  });
 });
