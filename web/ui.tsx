@@ -95,7 +95,6 @@ export interface FieldProps {
   hint?: string;
   /** The field's current message and how it reads. */
   status?: { text: string; tone?: 'ok' | 'bad' | 'busy' } | undefined;
-  invalid?: boolean;
   /** A failure to show on this field when it is about `field` (the API's name for it); it wins over `status`. */
   problem?: { error: ApiError | null; field: string } | undefined;
   multiline?: boolean;
@@ -103,7 +102,7 @@ export interface FieldProps {
 }
 
 export function Field(props: FieldProps) {
-  const { id, label, value, onInput, type = 'text', autocomplete, hint, status, invalid, problem, multiline, children } = props;
+  const { id, label, value, onInput, type = 'text', autocomplete, hint, status, problem, multiline, children } = props;
   const { lang } = useEnv();
   const problemText = problem?.error ? fieldErrorText(lang, problem.error, problem.field) : undefined;
   const shown = problemText === undefined ? status : { text: problemText, tone: 'bad' as const };
@@ -114,7 +113,7 @@ export function Field(props: FieldProps) {
     name: id,
     value,
     'aria-describedby': described,
-    'aria-invalid': invalid || problemText !== undefined ? ('true' as const) : undefined,
+    'aria-invalid': problemText !== undefined ? ('true' as const) : undefined,
     onInput: (e: Event) => {
       onInput((e.currentTarget as HTMLInputElement).value);
     },

@@ -212,7 +212,7 @@ describe.skipIf(!hasBrowser())('errors on the page in Chromium', () => {
     expect(await alert.getByRole('button').allTextContents()).toEqual(['Reload their version', 'Overwrite with mine']);
     await switchLanguage(page, 'ko');
     expect(await alert.locator('p').allTextContents()).toEqual([
-      '다른 곳에서 이 프로젝트를 먼저 수정했습니다. 그쪽 내용을 불러오거나 내 내용으로 덮어쓰세요.',
+      '다른 곳에서 이 프로젝트를 먼저 수정했으니, 그쪽 내용을 불러오거나 내 내용으로 덮어쓰세요.',
     ]);
     expect(await alert.getByRole('button').allTextContents()).toEqual(['최신 내용 불러오기', '내 내용으로 덮어쓰기']);
     await mainText(page);

@@ -113,10 +113,10 @@ describe.skipIf(!hasBrowser())('the projects and account pages in Chromium', () 
 
       await second.getByLabel('제목', { exact: true }).fill('Shared (second)');
       await second.getByRole('button', { name: '저장' }).click();
-      const alert = second.getByRole('alert').filter({ hasText: '다른 곳에서 이 프로젝트를 먼저 수정했습니다.' });
+      const alert = second.getByRole('alert').filter({ hasText: '다른 곳에서 이 프로젝트를 먼저 수정했으니' });
       await alert.waitFor();
       expect(await alert.locator('p').first().textContent()).toBe(
-        '다른 곳에서 이 프로젝트를 먼저 수정했습니다. 그쪽 내용을 불러오거나 내 내용으로 덮어쓰세요.',
+        '다른 곳에서 이 프로젝트를 먼저 수정했으니, 그쪽 내용을 불러오거나 내 내용으로 덮어쓰세요.',
       );
       // Nothing of the second tab's was written.
       expect((await call(context, 'GET', `/api/projects/${project.id}`)).body.data).toMatchObject({
