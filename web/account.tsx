@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { fieldMessage, type ApiError, type User } from './api.ts';
+import type { ApiError, User } from './api.ts';
+import { isOnField } from './i18n.ts';
 import { PasswordField } from './password-field.tsx';
-import { ErrorBox, Field, RequestDetails, Suggestions, useEnv, useFocusHeading } from './ui.tsx';
+import { ErrorBox, Field, offFields, RequestDetails, Suggestions, useDraft, useEnv, useFocusHeading } from './ui.tsx';
 
 type ProfileField = 'username' | 'email' | 'nickname';
 const PROFILE_FIELDS: ProfileField[] = ['username', 'email', 'nickname'];
@@ -10,6 +11,11 @@ function Profile({ user, onChanged }: { user: User; onChanged: (u: User) => void
   const { t, api } = useEnv();
   const initial = { username: user.username, email: user.email ?? '', nickname: user.nickname };
   const [values, setValues] = useState(initial);
+  const takeDraft = useDraft(`profile:${user.id}`, values);
+  useEffect(() => {
+    const kept = takeDraft();
+    if (kept) setValues(kept);
+  }, []);
   const [error, setError] = useState<ApiError | null>(null);
   const [notice, setNotice] = useState('');
   const [busy, setBusy] = useState(false);
@@ -34,36 +40,32 @@ function Profile({ user, onChanged }: { user: User; onChanged: (u: User) => void
     }
   }
 
-  const messageFor = (f: ProfileField) => (error ? fieldMessage(error, f) : undefined);
   const set = (f: ProfileField) => (v: string) => {
     setValues((old) => ({ ...old, [f]: v }));
     setNotice('');
   };
-  const field = (f: ProfileField, label: string, type: 'text' | 'email' = 'text') => {
-    const message = messageFor(f);
-    return (
-      <Field
-        id={`account-${f}`}
-        label={label}
-        type={type}
-        value={values[f]}
-        onInput={set(f)}
-        // Chromium reports "nickname" as unsupported, and with no value takes the field for the username.
-        autocomplete={f === 'nickname' ? 'off' : f}
-        status={message ? { text: message, tone: 'bad' } : undefined}
-        invalid={Boolean(message)}
-      >
-        {f === 'username' && message && <Suggestions names={error?.suggestions} onPick={set('username')} />}
-      </Field>
-    );
-  };
+  const field = (f: ProfileField, label: string, type: 'text' | 'email' = 'text') => (
+    <Field
+      id={`account-${f}`}
+      label={label}
+      type={type}
+      value={values[f]}
+      onInput={set(f)}
+      // Chromium reports "nickname" as unsupported, and with no value takes the field for the username.
+      autocomplete={f === 'nickname' ? 'off' : f}
+      problem={{ error, field: f }}
+    >
+      {f === 'username' && error && isOnField(error, f) && <Suggestions names={error.suggestions} onPick={set('username')} />}
+    </Field>
+  );
   return (
     <form class="card" onSubmit={(e) => void submit(e)} noValidate aria-labelledby="profile-title">
       <h2 id="profile-title">{t.profile}</h2>
       {field('username', t.username)}
       {field('email', t.email, 'email')}
       {field('nickname', t.nickname)}
-      {error?.errors ? <RequestDetails error={error} /> : <ErrorBox error={error} />}
+      <ErrorBox error={offFields(error, PROFILE_FIELDS)} />
+      {!offFields(error, PROFILE_FIELDS) && <RequestDetails error={error} />}
       <p class="status ok" aria-live="polite">
         {notice}
       </p>
@@ -95,8 +97,7 @@ function PasswordChange({ user }: { user: User }) {
       setNotice(t.passwordChanged);
     } else setError(res.error);
   }
-  const currentError = error ? fieldMessage(error, 'currentPassword') : undefined;
-  const nextError = error ? fieldMessage(error, 'password') : undefined;
+  const passwordFields = ['currentPassword', 'password'];
   return (
     <form class="card" onSubmit={(e) => void submit(e)} noValidate aria-labelledby="password-title">
       <h2 id="password-title">{t.changePassword}</h2>
@@ -108,8 +109,7 @@ function PasswordChange({ user }: { user: User }) {
         value={current}
         onInput={setCurrent}
         autocomplete="current-password"
-        status={currentError ? { text: currentError, tone: 'bad' } : undefined}
-        invalid={Boolean(currentError)}
+        problem={{ error, field: 'currentPassword' }}
       />
       <PasswordField
         id="account-new-password"
@@ -119,10 +119,10 @@ function PasswordChange({ user }: { user: User }) {
         autocomplete="new-password"
         names={[user.username, user.email ?? '']}
         hint={t.passwordRules}
-        status={nextError ? { text: nextError, tone: 'bad' } : undefined}
-        invalid={Boolean(nextError)}
+        problem={{ error, field: 'password' }}
       />
-      {error?.errors ? <RequestDetails error={error} /> : <ErrorBox error={error} />}
+      <ErrorBox error={offFields(error, passwordFields)} />
+      {!offFields(error, passwordFields) && <RequestDetails error={error} />}
       <p class="status ok" aria-live="polite">
         {notice}
       </p>

@@ -40,9 +40,10 @@ export interface Client {
 
 /**
  * Same-origin JSON calls that carry the session cookie. The API localises its messages by
- * `Accept-Language`, so the page asks in its own current language.
+ * `Accept-Language`, so the page asks in its own current language. A 401 UNAUTHENTICATED means the
+ * session ended under the page (logging out of a dead session is not news).
  */
-export function client(lang: Lang, offline: string): Client {
+export function client(lang: Lang, onSessionEnded: () => void): Client {
   return {
     async request<T>(method: string, path: string, options: { json?: unknown; ifMatch?: string | null } = {}): Promise<Result<T>> {
       const headers: Record<string, string> = { 'Accept-Language': lang, Accept: 'application/json' };
@@ -57,7 +58,7 @@ export function client(lang: Lang, offline: string): Client {
           ...(options.json !== undefined && { body: JSON.stringify(options.json) }),
         });
       } catch {
-        return { ok: false, status: 0, error: { code: 'NETWORK', message: offline }, retryAfter: 0 };
+        return { ok: false, status: 0, error: { code: 'NETWORK', message: '' }, retryAfter: 0 };
       }
       const body = res.status === 204 ? undefined : ((await res.json().catch(() => undefined)) as Record<string, unknown> | undefined);
       if (res.ok) {
@@ -65,12 +66,10 @@ export function client(lang: Lang, offline: string): Client {
         return { ok: true, status: res.status, data: body?.data as T, etag: res.headers.get('etag'), next: meta?.nextCursor ?? null };
       }
       const error = (body as ApiError | undefined) ?? { code: 'UNKNOWN', message: `HTTP ${res.status}` };
+      if (res.status === 401 && error.code === 'UNAUTHENTICATED' && !(method === 'DELETE' && path === '/api/sessions/current')) {
+        onSessionEnded();
+      }
       return { ok: false, status: res.status, error, retryAfter: Number(res.headers.get('retry-after') ?? 0) };
     },
   };
-}
-
-/** The message of a failure for one field, from `errors[]`. */
-export function fieldMessage(error: ApiError, field: string): string | undefined {
-  return error.errors?.find((e) => e.field === field)?.message;
 }

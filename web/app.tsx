@@ -1,5 +1,5 @@
 import { render } from 'preact';
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { Account } from './account.tsx';
 import { ForgotPassword, linkToken, ResetPassword, VerifyEmail, VerifyNotice } from './email-flows.tsx';
 import { client, type User } from './api.ts';
@@ -10,7 +10,7 @@ import { ProjectPage } from './project.tsx';
 import { Projects } from './projects.tsx';
 import { Signup } from './signup.tsx';
 import { applyStoredTheme, useTheme } from './theme.ts';
-import { EnvContext, useEnv } from './ui.tsx';
+import { clearDrafts, EnvContext, useEnv, type SessionEnd } from './ui.tsx';
 
 const LANG_KEY = 'lang';
 
@@ -114,9 +114,22 @@ function Nav({
 function App() {
   const [lang, setLang] = useState<Lang>(initialLang);
   const t = MESSAGES[lang];
-  const api = useMemo(() => client(lang, t.offline), [lang, t]);
-  const env = useMemo(() => ({ lang, t, api }), [lang, t, api]);
   const [user, setUser] = useState<User | null | undefined>(undefined);
+  const sessionEnd = useRef<SessionEnd | null>(null);
+  const [endedFor, setEndedFor] = useState<string | undefined>(undefined);
+  const userRef = useRef(user);
+  userRef.current = user;
+  // Read at the time of the 401, not when the client was made: only a signed-in page has a session to lose.
+  const sessionEnded = () => {
+    const current = userRef.current;
+    if (!current || sessionEnd.current) return;
+    sessionEnd.current = { userId: current.id, route: location.hash };
+    setEndedFor(current.username);
+    setUser(null);
+    go('#/login');
+  };
+  const api = useMemo(() => client(lang, sessionEnded), [lang]);
+  const env = useMemo(() => ({ lang, t, api, sessionEnd }), [lang, t, api]);
   const hash = useHash();
 
   useEffect(() => {
@@ -132,8 +145,13 @@ function App() {
   }, []);
 
   const signedIn = (u: User) => {
+    const ended = sessionEnd.current;
+    sessionEnd.current = null;
+    setEndedFor(undefined);
     setUser(u);
-    go('#/projects');
+    // Back to where the session ended, with what was typed there, only for the same person.
+    if (ended?.userId !== u.id) clearDrafts();
+    go(ended?.userId === u.id && ended.route.startsWith('#/') ? ended.route : '#/projects');
   };
   const signedOut = () => {
     setUser(null);
@@ -156,7 +174,7 @@ function App() {
   } else if (path === '#/reset-password') view = <ResetPassword token={linkToken(hash)} />;
   else if (path === '#/forgot-password') view = <ForgotPassword />;
   else if (user === undefined) view = <p class="status">{t.loading}</p>;
-  else if (!user) view = hash === '#/login' ? <Login onSignedIn={signedIn} /> : <Signup onSignedIn={signedIn} />;
+  else if (!user) view = hash === '#/login' ? <Login onSignedIn={signedIn} endedFor={endedFor} /> : <Signup onSignedIn={signedIn} />;
   else if (projectId) view = <ProjectPage key={projectId} id={projectId} />;
   else if (hash === '#/account') view = <Account user={user} onChanged={setUser} onDeleted={signedOut} />;
   else view = <Projects />;

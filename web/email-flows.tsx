@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { fieldMessage, type ApiError, type User } from './api.ts';
-import { fill } from './i18n.ts';
+import type { ApiError, User } from './api.ts';
+import { fill, isOnField } from './i18n.ts';
 import { PasswordField } from './password-field.tsx';
 import { ErrorBox, Field, useEnv, useFocusHeading } from './ui.tsx';
 
@@ -120,10 +120,9 @@ export function ForgotPassword() {
             value={login}
             onInput={setLogin}
             autocomplete="username"
-            status={error ? { text: fieldMessage(error, 'login') ?? '', tone: 'bad' } : undefined}
-            invalid={Boolean(error && fieldMessage(error, 'login'))}
+            problem={{ error, field: 'login' }}
           />
-          {error && !fieldMessage(error, 'login') && <ErrorBox error={error} />}
+          {error && !isOnField(error, 'login') && <ErrorBox error={error} />}
           <button type="submit" class="primary" disabled={busy} aria-busy={busy}>
             {t.sendResetLink}
           </button>
@@ -153,7 +152,7 @@ export function ResetPassword({ token }: { token: string }) {
     if (res.ok) setDone(true);
     else setError(res.error);
   }
-  const passwordError = error ? fieldMessage(error, 'password') : undefined;
+  const passwordError = error !== null && isOnField(error, 'password');
   return (
     <section aria-labelledby="reset-title">
       <h1 id="reset-title" tabIndex={-1} ref={heading}>
@@ -175,8 +174,7 @@ export function ResetPassword({ token }: { token: string }) {
             autocomplete="new-password"
             names={[]}
             hint={t.passwordRules}
-            status={passwordError ? { text: passwordError, tone: 'bad' } : undefined}
-            invalid={Boolean(passwordError)}
+            problem={{ error, field: 'password' }}
           />
           {error && badLink(error) && (
             <p class="alert" role="alert">

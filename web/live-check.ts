@@ -1,14 +1,10 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { Client } from './api.ts';
+import type { ApiError, Client } from './api.ts';
 
 /** Time after the last keystroke before a value is checked. */
 export const DEBOUNCE_MS = 300;
 
-export type Check =
-  | { kind: 'idle' }
-  | { kind: 'checking' }
-  | { kind: 'available' }
-  | { kind: 'problem'; message: string; suggestions?: string[] | undefined };
+export type Check = { kind: 'idle' } | { kind: 'checking' } | { kind: 'available' } | { kind: 'problem'; error: ApiError };
 
 /** Shared by a form's fields: a 429 pauses every live check until Retry-After has passed. */
 export interface Pause {
@@ -61,10 +57,8 @@ export function useLiveCheck(api: Client, field: 'username' | 'email', value: st
     }
     if (candidate === latest.current) {
       if (res.ok) setCheck({ kind: 'available' });
-      else if (res.status === 409 || res.status === 400) {
-        const message = res.error.errors?.find((e) => e.field === field)?.message ?? res.error.message;
-        setCheck({ kind: 'problem', message, suggestions: res.error.suggestions });
-      } else setCheck({ kind: 'idle' });
+      else if (res.status === 409 || res.status === 400) setCheck({ kind: 'problem', error: res.error });
+      else setCheck({ kind: 'idle' });
     }
     const next = queued.current;
     queued.current = null;

@@ -1,12 +1,14 @@
 import { useState } from 'preact/hooks';
 import type { ApiError, User } from './api.ts';
 import { PasswordField } from './password-field.tsx';
+import { ERROR_TEXTS } from './i18n.ts';
 import { ErrorBox, Field, useEnv, useFocusHeading } from './ui.tsx';
 
-export function Login({ onSignedIn }: { onSignedIn: (user: User) => void }) {
-  const { t, api } = useEnv();
+/** `endedFor`: the username whose session ended under the page; the form says so and starts with it. */
+export function Login({ onSignedIn, endedFor }: { onSignedIn: (user: User) => void; endedFor?: string | undefined }) {
+  const { t, api, lang } = useEnv();
   const heading = useFocusHeading<HTMLHeadingElement>();
-  const [login, setLogin] = useState('');
+  const [login, setLogin] = useState(endedFor ?? '');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
@@ -27,6 +29,11 @@ export function Login({ onSignedIn }: { onSignedIn: (user: User) => void }) {
       <h1 id="login-title" tabIndex={-1} ref={heading}>
         {t.login}
       </h1>
+      {endedFor !== undefined && (
+        <p class="alert" role="status">
+          {ERROR_TEXTS[lang].sessionEnded}
+        </p>
+      )}
       <form onSubmit={(e) => void submit(e)} noValidate>
         <Field id="login-login" label={t.loginField} value={login} onInput={setLogin} autocomplete="username" />
         <PasswordField id="login-password" label={t.password} value={password} onInput={setPassword} autocomplete="current-password" />

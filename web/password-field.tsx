@@ -1,6 +1,6 @@
 import type { ComponentChildren, InputHTMLAttributes } from 'preact';
 import { useState } from 'preact/hooks';
-import { fill, type Messages } from './i18n.ts';
+import { fieldErrorText, fill, type Messages } from './i18n.ts';
 import { Status, useEnv, type FieldProps } from './ui.tsx';
 
 export type Strength = 'weak' | 'fair' | 'strong';
@@ -61,8 +61,10 @@ export interface PasswordFieldProps extends Omit<FieldProps, 'type' | 'multiline
 
 /** A password input with a show/hide switch, and for a new password a strength hint. */
 export function PasswordField(props: PasswordFieldProps) {
-  const { id, label, value, onInput, autocomplete, hint, status, invalid, names, children } = props;
-  const { t } = useEnv();
+  const { id, label, value, onInput, autocomplete, hint, status, problem, names, children } = props;
+  const { t, lang } = useEnv();
+  const problemText = problem?.error ? fieldErrorText(lang, problem.error, problem.field) : undefined;
+  const said = problemText === undefined ? status : { text: problemText, tone: 'bad' as const };
   const [shown, setShown] = useState(false);
   const strengthId = `${id}-strength`;
   const described = [hint ? `${id}-hint` : '', `${id}-status`, names ? strengthId : ''].filter(Boolean).join(' ');
@@ -86,7 +88,7 @@ export function PasswordField(props: PasswordFieldProps) {
             spellcheck: false,
             autocapitalize: 'off',
             'aria-describedby': described,
-            'aria-invalid': invalid ? 'true' : undefined,
+            'aria-invalid': problemText !== undefined ? 'true' : undefined,
             onInput: (e: Event) => {
               onInput((e.currentTarget as HTMLInputElement).value);
             },
@@ -111,8 +113,8 @@ export function PasswordField(props: PasswordFieldProps) {
           <span class="sr-only">{t.showPassword}</span>
         </button>
       </div>
-      <Status id={`${id}-status`} tone={status?.tone}>
-        {status?.text}
+      <Status id={`${id}-status`} tone={said?.tone}>
+        {said?.text}
       </Status>
       {names && <StrengthHint id={strengthId} password={value} names={names} />}
       {children}

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
-import { fieldMessage, type ApiError, type Project, type Result } from './api.ts';
+import type { ApiError, Project, Result } from './api.ts';
 import { RestoreButton } from './projects.tsx';
-import { ErrorBox, Field, RequestDetails, useEnv, useFocusHeading } from './ui.tsx';
+import { ErrorBox, Field, offFields, RequestDetails, useDraft, useEnv, useFocusHeading } from './ui.tsx';
 
 /** One project: edit with If-Match, delete with undo, restore. */
 export function ProjectPage({ id }: { id: string }) {
@@ -16,6 +16,7 @@ export function ProjectPage({ id }: { id: string }) {
   const [stale, setStale] = useState(false);
   const [notice, setNotice] = useState('');
   const [justDeleted, setJustDeleted] = useState(false);
+  const takeDraft = useDraft(`project:${id}`, { title, description });
 
   function show(p: Project, tag: string | null, keepEdits = false) {
     setProject(p);
@@ -35,7 +36,13 @@ export function ProjectPage({ id }: { id: string }) {
 
   useEffect(() => {
     void fetchCurrent().then((res) => {
-      if (res.ok) show(res.data, res.etag);
+      if (!res.ok) return;
+      show(res.data, res.etag);
+      const kept = takeDraft();
+      if (kept) {
+        setTitle(kept.title);
+        setDescription(kept.description);
+      }
     });
   }, [id]);
 
@@ -111,7 +118,7 @@ export function ProjectPage({ id }: { id: string }) {
     );
   }
 
-  const titleError = error && !stale ? fieldMessage(error, 'title') : undefined;
+  const fieldError = stale ? null : error;
   const deleted = project.deletedAt !== null;
   return (
     <section aria-labelledby="project-title-heading">
@@ -146,27 +153,20 @@ export function ProjectPage({ id }: { id: string }) {
             void save(etag);
           }}
         >
-          <Field
-            id="edit-title"
-            label={t.title}
-            value={title}
-            onInput={setTitle}
-            status={titleError ? { text: titleError, tone: 'bad' } : undefined}
-            invalid={Boolean(titleError)}
-          >
-            {titleError && error?.conflict && (
-              <p class="small">
-                <a href={`#/projects/${error.conflict.id}`}>{t.openExisting}</a>
-              </p>
-            )}
-            {titleError && <RequestDetails error={error} />}
+          <Field id="edit-title" label={t.title} value={title} onInput={setTitle} problem={{ error: fieldError, field: 'title' }}>
+            {fieldError && !offFields(fieldError, ['title']) && <RequestDetails error={fieldError} />}
           </Field>
-          <Field id="edit-description" label={t.description} value={description} onInput={setDescription} multiline />
+          <Field
+            id="edit-description"
+            label={t.description}
+            value={description}
+            onInput={setDescription}
+            problem={{ error: fieldError, field: 'description' }}
+            multiline
+          />
           {stale ? (
             <div class="alert" role="alert">
-              <p>
-                <strong>{t.staleTitle}</strong> {error?.message}
-              </p>
+              <p>{t.staleTitle}</p>
               <RequestDetails error={error} />
               <div class="actions">
                 <button type="button" onClick={() => void reload()}>
@@ -178,7 +178,7 @@ export function ProjectPage({ id }: { id: string }) {
               </div>
             </div>
           ) : (
-            <ErrorBox error={titleError ? null : error} />
+            <ErrorBox error={offFields(fieldError, ['title', 'description'])} />
           )}
           <div class="actions">
             <button type="submit" class="primary" disabled={busy} aria-busy={busy}>

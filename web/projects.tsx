@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { fieldMessage, type ApiError, type Project } from './api.ts';
+import type { ApiError, Project } from './api.ts';
 import { fill, type Lang, type Messages } from './i18n.ts';
-import { ErrorBox, Field, RequestDetails, useEnv, useFocusHeading } from './ui.tsx';
+import { ConflictLink, conflictRoute, ErrorBox, Field, offFields, RequestDetails, useDraft, useEnv, useFocusHeading } from './ui.tsx';
 
 type Filter = 'exclude' | 'only' | 'include';
 const PAGE = 10;
@@ -27,16 +27,29 @@ export function RestoreButton({
     if (res.ok) onRestored(res.data, res.etag);
     else setError(res.error);
   }
+  // A title held by a live project is answered as on a form's title field: said under the button, with the way to the holder.
+  const held = conflictRoute(error) !== undefined;
+  const statusId = `restore-${project.id}-status`;
   return (
     <div class="restore">
-      <button type="button" disabled={busy} aria-busy={busy} onClick={() => void restore()}>
+      <button
+        type="button"
+        disabled={busy}
+        aria-busy={busy}
+        aria-describedby={held ? `${statusId} ${statusId}-conflict` : undefined}
+        onClick={() => void restore()}
+      >
         {busy ? t.restoring : (label ?? t.restore)}
       </button>
-      <ErrorBox error={error} />
-      {error?.conflict && (
-        <p class="small">
-          {t.restoreHeld} <a href={`#/projects/${error.conflict.id}`}>{t.renameLive}</a>
-        </p>
+      {held ? (
+        <>
+          <p id={statusId} class="status bad" role="alert">
+            {t.restoreHeld}
+          </p>
+          <ConflictLink id={`${statusId}-conflict`} error={error} label={t.renameLive} />
+        </>
+      ) : (
+        <ErrorBox error={error} />
       )}
     </div>
   );
@@ -94,13 +107,19 @@ function CreateProject({ onCreated }: { onCreated: (p: Project) => void }) {
   const [description, setDescription] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
-  const [heldBy, setHeldBy] = useState<string | null>(null);
+  const takeDraft = useDraft('new-project', { title, description });
+  useEffect(() => {
+    const kept = takeDraft();
+    if (kept) {
+      setTitle(kept.title);
+      setDescription(kept.description);
+    }
+  }, []);
 
   async function submit(e: Event) {
     e.preventDefault();
     setBusy(true);
     setError(null);
-    setHeldBy(null);
     const res = await api.request<Project>('POST', '/api/projects', { json: { title, ...(description && { description }) } });
     setBusy(false);
     if (res.ok) {
@@ -110,10 +129,8 @@ function CreateProject({ onCreated }: { onCreated: (p: Project) => void }) {
       return;
     }
     setError(res.error);
-    if (res.error.conflict) setHeldBy(res.error.conflict.id);
   }
 
-  const titleError = error ? fieldMessage(error, 'title') : undefined;
   return (
     <form class="card" onSubmit={(e) => void submit(e)} noValidate aria-labelledby="new-project-title">
       <h2 id="new-project-title">{t.newProject}</h2>
@@ -124,19 +141,19 @@ function CreateProject({ onCreated }: { onCreated: (p: Project) => void }) {
         onInput={(v) => {
           setTitle(v);
           setError(null);
-          setHeldBy(null);
         }}
-        status={error ? { text: titleError ?? error.message, tone: 'bad' } : undefined}
-        invalid={Boolean(error)}
-      >
-        {heldBy && (
-          <p class="small">
-            <a href={`#/projects/${heldBy}`}>{t.openExisting}</a>
-          </p>
-        )}
-      </Field>
-      <Field id="project-description" label={t.description} value={description} onInput={setDescription} multiline />
-      <RequestDetails error={error} />
+        problem={{ error, field: 'title' }}
+      />
+      <Field
+        id="project-description"
+        label={t.description}
+        value={description}
+        onInput={setDescription}
+        problem={{ error, field: 'description' }}
+        multiline
+      />
+      <ErrorBox error={offFields(error, ['title', 'description'])} />
+      {!offFields(error, ['title', 'description']) && <RequestDetails error={error} />}
       <button type="submit" class="primary" disabled={busy} aria-busy={busy}>
         {busy ? t.creating : t.create}
       </button>

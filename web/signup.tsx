@@ -1,9 +1,9 @@
 import { useState } from 'preact/hooks';
-import { fieldMessage, type ApiError, type User } from './api.ts';
-import { fill } from './i18n.ts';
+import type { ApiError, User } from './api.ts';
+import { fill, isOnField } from './i18n.ts';
 import { useLiveCheck, usePause, type Check } from './live-check.ts';
 import { PasswordField } from './password-field.tsx';
-import { ErrorBox, Field, Suggestions, useEnv, useFocusHeading } from './ui.tsx';
+import { ErrorBox, Field, offFields, Suggestions, useEnv, useFocusHeading } from './ui.tsx';
 
 type FieldName = 'username' | 'email' | 'nickname' | 'password';
 const FIELDS: FieldName[] = ['username', 'email', 'nickname', 'password'];
@@ -14,8 +14,6 @@ function checkStatus(check: Check, t: { checking: string; available: string }) {
       return { text: t.checking, tone: 'busy' as const };
     case 'available':
       return { text: t.available, tone: 'ok' as const };
-    case 'problem':
-      return { text: check.message, tone: 'bad' as const };
     default:
       return undefined;
   }
@@ -25,7 +23,8 @@ export function Signup({ onSignedIn }: { onSignedIn: (user: User) => void }) {
   const { t, api } = useEnv();
   const heading = useFocusHeading<HTMLHeadingElement>();
   const [values, setValues] = useState<Record<FieldName, string>>({ username: '', email: '', nickname: '', password: '' });
-  const [fieldErrors, setFieldErrors] = useState<Partial<Record<FieldName, string>>>({});
+  // Fields typed in since the last submit: its failure no longer speaks for them.
+  const [edited, setEdited] = useState<Partial<Record<FieldName, boolean>>>({});
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
   const pause = usePause();
@@ -34,13 +33,14 @@ export function Signup({ onSignedIn }: { onSignedIn: (user: User) => void }) {
 
   const set = (field: FieldName) => (value: string) => {
     setValues((v) => ({ ...v, [field]: value }));
-    setFieldErrors((e) => ({ ...e, [field]: undefined }));
+    setEdited((e) => ({ ...e, [field]: true }));
   };
 
   async function submit(e: Event) {
     e.preventDefault();
     setBusy(true);
     setError(null);
+    setEdited({});
     const res = await api.request<User>('POST', '/api/users', { json: values });
     if (res.ok) {
       const login = await api.request<{ user: User }>('POST', '/api/sessions', {
@@ -52,25 +52,22 @@ export function Signup({ onSignedIn }: { onSignedIn: (user: User) => void }) {
       return;
     }
     setBusy(false);
-    const errors: Partial<Record<FieldName, string>> = {};
-    for (const field of FIELDS) errors[field] = fieldMessage(res.error, field);
-    setFieldErrors(errors);
+    setError(res.error);
     // A 409 on submit is the server's final word on the field; it replaces the live check's advice.
     if (res.status === 409) {
-      if (errors.username) setUsernameCheck({ kind: 'problem', message: errors.username, suggestions: res.error.suggestions });
-      if (errors.email) setEmailCheck({ kind: 'problem', message: errors.email });
+      if (isOnField(res.error, 'username')) setUsernameCheck({ kind: 'problem', error: res.error });
+      if (isOnField(res.error, 'email')) setEmailCheck({ kind: 'problem', error: res.error });
     }
-    if (!res.error.errors) setError(res.error);
-    const first = FIELDS.find((f) => errors[f]);
+    const first = FIELDS.find((f) => isOnField(res.error, f));
     if (first) document.getElementById(`signup-${first}`)?.focus();
   }
 
-  const status = (field: FieldName, check?: Check) => {
-    const message = fieldErrors[field];
-    return message ? { text: message, tone: 'bad' as const } : check && checkStatus(check, t);
-  };
-  const usernameStatus = status('username', usernameCheck);
-  const emailStatus = status('email', emailCheck);
+  /** The submit's failure while the field is as it was sent, else the live check's. */
+  const problem = (field: FieldName, check?: Check) => ({
+    field,
+    error: error && !edited[field] && isOnField(error, field) ? error : check?.kind === 'problem' ? check.error : null,
+  });
+  const usernameProblem = problem('username', usernameCheck);
   const passwordLong = values.password.length >= 8 && values.password.length <= 128;
 
   return (
@@ -86,11 +83,11 @@ export function Signup({ onSignedIn }: { onSignedIn: (user: User) => void }) {
           onInput={set('username')}
           autocomplete="username"
           hint={t.usernameRules}
-          status={usernameStatus}
-          invalid={usernameStatus?.tone === 'bad'}
+          status={checkStatus(usernameCheck, t)}
+          problem={usernameProblem}
         >
           <Suggestions
-            names={usernameCheck.kind === 'problem' ? usernameCheck.suggestions : undefined}
+            names={usernameProblem.error?.suggestions}
             onPick={(name) => {
               set('username')(name);
               document.getElementById('signup-username')?.focus();
@@ -104,8 +101,8 @@ export function Signup({ onSignedIn }: { onSignedIn: (user: User) => void }) {
           value={values.email}
           onInput={set('email')}
           autocomplete="email"
-          status={emailStatus}
-          invalid={emailStatus?.tone === 'bad'}
+          status={checkStatus(emailCheck, t)}
+          problem={problem('email', emailCheck)}
         />
         <Field
           id="signup-nickname"
@@ -114,8 +111,7 @@ export function Signup({ onSignedIn }: { onSignedIn: (user: User) => void }) {
           onInput={set('nickname')}
           // Chromium reports "nickname" as unsupported, and with no value takes the field for the username.
           autocomplete="off"
-          status={status('nickname')}
-          invalid={Boolean(fieldErrors.nickname)}
+          problem={problem('nickname')}
         />
         <PasswordField
           id="signup-password"
@@ -125,22 +121,20 @@ export function Signup({ onSignedIn }: { onSignedIn: (user: User) => void }) {
           autocomplete="new-password"
           names={[values.username, values.email]}
           hint={t.passwordRules}
+          problem={problem('password')}
           status={
-            fieldErrors.password
-              ? { text: fieldErrors.password, tone: 'bad' }
-              : values.password
-                ? {
-                    text: `${passwordLong ? '✓ ' : ''}${fill(t.passwordLength, { n: values.password.length })}`,
-                    tone: passwordLong ? 'ok' : 'busy',
-                  }
-                : undefined
+            values.password
+              ? {
+                  text: `${passwordLong ? '✓ ' : ''}${fill(t.passwordLength, { n: values.password.length })}`,
+                  tone: passwordLong ? 'ok' : 'busy',
+                }
+              : undefined
           }
-          invalid={Boolean(fieldErrors.password)}
         />
         <p class="status note" aria-live="polite">
           {pause.paused ? t.liveStopped : ''}
         </p>
-        <ErrorBox error={error} />
+        <ErrorBox error={offFields(error, FIELDS)} />
         <button type="submit" class="primary" disabled={busy} aria-busy={busy}>
           {busy ? t.creatingAccount : t.createAccount}
         </button>

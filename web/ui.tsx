@@ -2,12 +2,20 @@ import type { ComponentChildren, InputHTMLAttributes } from 'preact';
 import { createContext } from 'preact';
 import { useContext, useEffect, useRef } from 'preact/hooks';
 import type { ApiError, Client } from './api.ts';
-import { fill, type Lang, type Messages } from './i18n.ts';
+import { errorText, fieldErrorText, fill, isOnField, type Lang, type Messages } from './i18n.ts';
+
+/** Who was signed in when the session ended under the page, and where; null while it lasts. */
+export interface SessionEnd {
+  userId: string;
+  route: string;
+}
 
 export interface Env {
   lang: Lang;
   t: Messages;
   api: Client;
+  /** Read when a view closes: set then, the view keeps what was typed for after the next login. */
+  sessionEnd: { readonly current: SessionEnd | null };
 }
 
 export const EnvContext = createContext<Env | null>(null);
@@ -18,17 +26,41 @@ export function useEnv(): Env {
   return env;
 }
 
-/** A failure as the API worded it, with its request id tucked away for support. */
+/** A failure in the page's words, with its request id tucked away for support. */
 export function ErrorBox({ error }: { error: ApiError | null }) {
+  const { lang } = useEnv();
   return (
     <div class="alert-slot" role="alert">
       {error && (
         <div class="alert">
-          <p>{error.message}</p>
+          <p>{errorText(lang, error)}</p>
           <RequestDetails error={error} />
         </div>
       )}
     </div>
+  );
+}
+
+/** The failure unless it belongs on one of these fields (then the field shows it, not a box). */
+export function offFields(error: ApiError | null, fields: readonly string[]): ApiError | null {
+  return error && !fields.some((f) => isOnField(error, f)) ? error : null;
+}
+
+/** The page route of what holds a conflicting value, when the page has one (a project; not another person's account). */
+export function conflictRoute(error: ApiError | null): string | undefined {
+  const id = error?.conflict && /^\/api\/projects\/([0-9a-f-]{36})$/.exec(error.conflict.location)?.[1];
+  return id ? `#/projects/${id}` : undefined;
+}
+
+/** The way to what holds a taken value, under the field or button the conflict is about. */
+export function ConflictLink({ id, error, label }: { id: string; error: ApiError | null; label?: string }) {
+  const { t } = useEnv();
+  const href = conflictRoute(error);
+  if (!href) return null;
+  return (
+    <p id={id} class="small">
+      <a href={href}>{label ?? t.openExisting}</a>
+    </p>
   );
 }
 
@@ -63,20 +95,25 @@ export interface FieldProps {
   hint?: string;
   /** The field's current message and how it reads. */
   status?: { text: string; tone?: 'ok' | 'bad' | 'busy' } | undefined;
-  invalid?: boolean;
+  /** A failure to show on this field when it is about `field` (the API's name for it); it wins over `status`. */
+  problem?: { error: ApiError | null; field: string } | undefined;
   multiline?: boolean;
   children?: ComponentChildren;
 }
 
 export function Field(props: FieldProps) {
-  const { id, label, value, onInput, type = 'text', autocomplete, hint, status, invalid, multiline, children } = props;
-  const described = [hint ? `${id}-hint` : '', `${id}-status`].filter(Boolean).join(' ');
+  const { id, label, value, onInput, type = 'text', autocomplete, hint, status, problem, multiline, children } = props;
+  const { lang } = useEnv();
+  const problemText = problem?.error ? fieldErrorText(lang, problem.error, problem.field) : undefined;
+  const shown = problemText === undefined ? status : { text: problemText, tone: 'bad' as const };
+  const conflict = problemText === undefined ? undefined : conflictRoute(problem?.error ?? null);
+  const described = [hint ? `${id}-hint` : '', `${id}-status`, conflict ? `${id}-conflict` : ''].filter(Boolean).join(' ');
   const common = {
     id,
     name: id,
     value,
     'aria-describedby': described,
-    'aria-invalid': invalid ? ('true' as const) : undefined,
+    'aria-invalid': problemText !== undefined ? ('true' as const) : undefined,
     onInput: (e: Event) => {
       onInput((e.currentTarget as HTMLInputElement).value);
     },
@@ -90,9 +127,10 @@ export function Field(props: FieldProps) {
         </p>
       )}
       {multiline ? <textarea rows={3} {...common} /> : <input {...({ ...common, type, autocomplete } as InputHTMLAttributes)} />}
-      <Status id={`${id}-status`} tone={status?.tone}>
-        {status?.text}
+      <Status id={`${id}-status`} tone={shown?.tone}>
+        {shown?.text}
       </Status>
+      {conflict && <ConflictLink id={`${id}-conflict`} error={problem?.error ?? null} />}
       {children}
     </div>
   );
@@ -129,4 +167,33 @@ export function useFocusHeading<T extends HTMLElement>() {
     ref.current?.focus();
   }, []);
   return ref;
+}
+
+const DRAFT_PREFIX = 'draft:';
+
+/**
+ * What was typed in a view, kept when the view closes because the session ended and given back
+ * (once) after the next login. Never for passwords. Returns the function that takes the kept values.
+ */
+export function useDraft<T>(key: string, values: T): () => T | null {
+  const { sessionEnd } = useEnv();
+  const latest = useRef(values);
+  latest.current = values;
+  useEffect(
+    () => () => {
+      if (sessionEnd.current) sessionStorage.setItem(DRAFT_PREFIX + key, JSON.stringify(latest.current));
+    },
+    [key],
+  );
+  return () => {
+    const kept = sessionStorage.getItem(DRAFT_PREFIX + key);
+    if (kept === null) return null;
+    sessionStorage.removeItem(DRAFT_PREFIX + key);
+    return JSON.parse(kept) as T;
+  };
+}
+
+/** Drops every kept draft: the next login is someone else's. */
+export function clearDrafts(): void {
+  for (const key of Object.keys(sessionStorage)) if (key.startsWith(DRAFT_PREFIX)) sessionStorage.removeItem(key);
 }

@@ -41,7 +41,7 @@ describe.skipIf(!hasBrowser())('the projects and account pages in Chromium', () 
   }
 
   describe('projects', () => {
-    it('a duplicate title shows the seed text and a link to the existing project', async () => {
+    it('a duplicate title shows the page text and a link to the existing project', async () => {
       const context = await browser.newContext({
         locale: 'ko-KR',
         viewport: { width: 1024, height: 760 },
@@ -55,7 +55,7 @@ describe.skipIf(!hasBrowser())('the projects and account pages in Chromium', () 
       const f = createForm(page);
       await f.title.fill(' ALPHA ');
       await f.submit.click();
-      await expect.poll(() => f.status.textContent()).toBe('[Conflict] 동일한 이름의 프로젝트가 이미 존재합니다.');
+      await expect.poll(() => f.status.textContent()).toBe('이 제목은 이미 다른 프로젝트가 쓰고 있습니다.');
       expect(await f.title.inputValue()).toBe(' ALPHA ');
       const link = page.getByRole('link', { name: '같은 제목의 기존 프로젝트 열기' });
       const alpha = (await call(context, 'GET', '/api/projects')).body.data.find((p: any) => p.title === 'Alpha');
@@ -109,9 +109,11 @@ describe.skipIf(!hasBrowser())('the projects and account pages in Chromium', () 
 
       await second.getByLabel('제목', { exact: true }).fill('Shared (second)');
       await second.getByRole('button', { name: '저장' }).click();
-      const alert = second.getByRole('alert').filter({ hasText: '다른 곳에서 이 프로젝트를 먼저 수정했습니다.' });
+      const alert = second.getByRole('alert').filter({ hasText: '다른 곳에서 이 프로젝트를 먼저 수정했으니' });
       await alert.waitFor();
-      expect(await alert.textContent()).toContain('[Precondition Failed] 리소스가 변경되었습니다. 최신 버전을 다시 조회하세요.');
+      expect(await alert.locator('p').first().textContent()).toBe(
+        '다른 곳에서 이 프로젝트를 먼저 수정했으니, 그쪽 내용을 불러오거나 내 내용으로 덮어쓰세요.',
+      );
       // Nothing of the second tab's was written.
       expect((await call(context, 'GET', `/api/projects/${project.id}`)).body.data).toMatchObject({
         title: 'Shared',
@@ -160,8 +162,7 @@ describe.skipIf(!hasBrowser())('the projects and account pages in Chromium', () 
       await page.reload();
       await page.getByLabel('보기').selectOption({ label: '삭제됨' });
       await page.getByRole('button', { name: '복원' }).click();
-      await page.getByRole('alert').filter({ hasText: '[Conflict] 동일한 이름의 프로젝트가 이미 존재합니다.' }).waitFor();
-      await page.getByText('지금 이 제목은 사용 중인 다른 프로젝트가 쓰고 있습니다.').waitFor();
+      await page.getByRole('alert').filter({ hasText: '지금 이 제목은 사용 중인 다른 프로젝트가 쓰고 있습니다.' }).waitFor();
       const rename = page.getByRole('link', { name: '사용 중인 프로젝트 열어 이름 바꾸기' });
       expect(await rename.getAttribute('href')).toBe(`#/projects/${live.id}`);
       await rename.click();
@@ -186,7 +187,7 @@ describe.skipIf(!hasBrowser())('the projects and account pages in Chromium', () 
       await page.getByRole('link', { name: '계정' }).click();
       await page.getByLabel('아이디', { exact: true }).fill(other);
       await page.getByRole('button', { name: '변경 저장' }).click();
-      await expect.poll(() => page.locator('#account-username-status').textContent()).toBe('이미 존재하는 username입니다');
+      await expect.poll(() => page.locator('#account-username-status').textContent()).toBe('이미 쓰이고 있는 아이디입니다.');
       await page.getByRole('group', { name: '사용할 수 있는 아이디' }).getByRole('button').first().click();
       await page.getByRole('button', { name: '변경 저장' }).click();
       await page.getByText('저장했습니다.').waitFor();
@@ -195,9 +196,7 @@ describe.skipIf(!hasBrowser())('the projects and account pages in Chromium', () 
       await page.getByLabel('현재 비밀번호').fill('wrong-password');
       await page.getByLabel('새 비밀번호').fill('new-password-456');
       await page.getByRole('button', { name: '비밀번호 변경' }).click();
-      await expect
-        .poll(() => page.locator('#account-current-password-status').textContent())
-        .toBe('currentPassword 값이 올바르지 않습니다.');
+      await expect.poll(() => page.locator('#account-current-password-status').textContent()).toBe('현재 비밀번호가 맞지 않습니다.');
       await page.getByLabel('현재 비밀번호').fill(me.password);
       await page.getByRole('button', { name: '비밀번호 변경' }).click();
       await page.getByText('비밀번호를 변경했습니다.').waitFor();

@@ -84,14 +84,14 @@ describe.skipIf(!hasBrowser())('the signup page in Chromium', () => {
       await page.goto('/');
       const f = form(page);
       await f.username.fill(taken.toUpperCase());
-      await expect.poll(() => f.status('username').textContent()).toBe('이미 존재하는 username입니다');
+      await expect.poll(() => f.status('username').textContent()).toBe('이미 쓰이고 있는 아이디입니다.');
       await expect.poll(() => f.username.getAttribute('aria-invalid')).toBe('true');
       await f.username.fill(freshName('free'));
       await expect.poll(() => f.status('username').textContent()).toBe('사용할 수 있습니다.');
       await f.username.fill('a');
-      await expect.poll(() => f.status('username').textContent()).toBe('username 값이 너무 짧습니다. (최소 3자)');
+      await expect.poll(() => f.status('username').textContent()).toBe('아이디는 3자 이상이어야 합니다.');
       await f.email.fill(`${taken}@EXAMPLE.com`);
-      await expect.poll(() => f.status('email').textContent()).toBe('이미 존재하는 email입니다');
+      await expect.poll(() => f.status('email').textContent()).toBe('이미 다른 계정에 등록된 이메일입니다.');
       expect(await page.locator('#signup-username-status').getAttribute('aria-live')).toBe('polite');
       await context.close();
     });
@@ -154,7 +154,7 @@ describe.skipIf(!hasBrowser())('the signup page in Chromium', () => {
               .waitFor()
               .then(() => 'in' as const),
             page
-              .locator('#signup-username-status', { hasText: '이미 존재하는 username입니다' })
+              .locator('#signup-username-status', { hasText: '이미 쓰이고 있는 아이디입니다.' })
               .waitFor()
               .then(() => 'conflict' as const),
           ]),
@@ -183,7 +183,7 @@ describe.skipIf(!hasBrowser())('the signup page in Chromium', () => {
       await f.nickname.fill('n');
       await f.password.fill('short');
       await f.submit.click();
-      await expect.poll(() => f.status('password').textContent()).toBe('password 값이 너무 짧습니다. (최소 8자)');
+      await expect.poll(() => f.status('password').textContent()).toBe('비밀번호는 8자 이상이어야 합니다.');
       await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('signup-password');
       await context.close();
     });
@@ -220,14 +220,14 @@ describe.skipIf(!hasBrowser())('the signup page in Chromium', () => {
       await page.getByRole('heading', { level: 1, name: 'Sign up' }).waitFor();
       expect(await page.evaluate(() => document.documentElement.lang)).toBe('en');
       await page.getByLabel('Username', { exact: true }).fill(taken);
-      await expect.poll(() => page.locator('#signup-username-status').textContent()).toBe('This username already exists');
+      await expect.poll(() => page.locator('#signup-username-status').textContent()).toBe('This username is taken.');
       await page.getByRole('button', { name: '한국어 보기' }).click();
       await page.getByRole('heading', { level: 1, name: '회원가입' }).waitFor();
       expect(await page.evaluate(() => document.documentElement.lang)).toBe('ko');
       // The typed value survives the switch; the next answer comes in Korean.
       expect(await form(page).username.inputValue()).toBe(taken);
       await form(page).username.fill(taken.toUpperCase());
-      await expect.poll(() => form(page).status('username').textContent()).toBe('이미 존재하는 username입니다');
+      await expect.poll(() => form(page).status('username').textContent()).toBe('이미 쓰이고 있는 아이디입니다.');
       await context.close();
     });
 
