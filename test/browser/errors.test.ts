@@ -71,7 +71,7 @@ describe.skipIf(!hasBrowser())('errors on the page in Chromium', () => {
   }
 
   async function switchLanguage(page: Page, to: Lang) {
-    await page.getByRole('button', { name: to === 'en' ? 'Switch to English' : '한국어로 보기' }).click();
+    await page.getByRole('button', { name: to === 'en' ? 'Switch to English' : '한국어 보기' }).click();
     await expect.poll(() => page.evaluate(() => document.documentElement.lang)).toBe(to);
   }
 
