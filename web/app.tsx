@@ -104,8 +104,9 @@ function App() {
   }, [lang, t]);
 
   useEffect(() => {
-    void api.request<User>('GET', '/api/users/me').then((res) => {
-      setUser(res.ok ? res.data : null);
+    // 204 is "nobody": unlike /api/users/me it never answers 401, so a logged-out load logs no failed request.
+    void api.request<{ user: User } | undefined>('GET', '/api/sessions/current').then((res) => {
+      setUser(res.ok && res.data ? res.data.user : null);
     });
     // Who is signed in is asked once; later changes come from this page's own actions.
   }, []);
