@@ -15,6 +15,7 @@ import { hasDotSegment } from './http/dot-segments.ts';
 import type { AppDeps, AppEnv } from './http/app-deps.ts';
 import { allowedMethods } from './http/method-not-allowed.ts';
 import { ClientAbort, readWebBody, type BodyReader } from './http/body-reader.ts';
+import { compressResponses } from './http/compression.ts';
 import { clientAddress, requestedOrigin, requestedScheme, urlScheme, type Scheme } from './http/proxy.ts';
 import { requestContext } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -61,6 +62,13 @@ export interface CreateAppOptions {
   metrics?: Metrics;
   /** A span per request when tracing is on (see startTracing); none when undefined. */
   tracing?: RequestTracing;
+  /**
+   * Whether text responses are compressed for clients that accept it (see compressResponses): on
+   * the Node server. Off by default, and under Lambda, where API Gateway would carry a compressed
+   * body base64-encoded (a third larger) and can compress by itself (a REST API's
+   * minimumCompressionSize).
+   */
+  compress?: boolean;
 }
 
 /** How long a caller identified by this instance is believed without asking the database again. */
@@ -119,6 +127,7 @@ export function createApp({
   connectionScheme = urlScheme,
   metrics,
   tracing,
+  compress = false,
 }: CreateAppOptions) {
   const hops = config.trustProxyHops;
   const deps: AppDeps = {
@@ -138,6 +147,7 @@ export function createApp({
   if (metrics) app.use(requestMetrics(metrics));
   app.use(requestContext(logger, config.defaultLocale, (c) => requestedScheme(c, connectionScheme(c), hops), deps.clientIp));
   app.use(securityHeaders());
+  if (compress) app.use(compressResponses());
   // One middleware for both: every level of the chain costs each request a promise and a closure.
   app.use(async (c, next) => {
     c.set('db', db);
@@ -156,7 +166,7 @@ export function createApp({
   app.route('/', projectsRoutes(deps));
   app.route('/', healthRoutes());
   app.route('/', docsRoutes());
-  app.route('/', webPageRoutes(webAssets));
+  app.route('/', webPageRoutes(webAssets, compress));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

@@ -50,6 +50,7 @@ const app = createApp({
   logger,
   ...NODE_APP_BINDINGS,
   webAssets,
+  compress: true,
   ...(metrics && { metrics }),
   ...(tracing && { tracing: tracing.requests }),
 });
