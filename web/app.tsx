@@ -90,26 +90,18 @@ function Nav({
   );
 }
 
-function App() {
+function App({ initialUser }: { initialUser: User | null }) {
   const [lang, setLang] = useState<Lang>(initialLang);
   const t = MESSAGES[lang];
   const api = useMemo(() => client(lang, t.offline), [lang, t]);
   const env = useMemo(() => ({ lang, t, api }), [lang, t, api]);
-  const [user, setUser] = useState<User | null | undefined>(undefined);
+  const [user, setUser] = useState<User | null>(initialUser);
   const hash = useHash();
 
   useEffect(() => {
     document.documentElement.lang = lang;
     document.title = t.appName;
   }, [lang, t]);
-
-  useEffect(() => {
-    // 204 is "nobody": unlike /api/users/me it never answers 401, so a logged-out load logs no failed request.
-    void api.request<{ user: User } | undefined>('GET', '/api/sessions/current').then((res) => {
-      setUser(res.ok && res.data ? res.data.user : null);
-    });
-    // Who is signed in is asked once; later changes come from this page's own actions.
-  }, []);
 
   const signedIn = (u: User) => {
     setUser(u);
@@ -122,8 +114,7 @@ function App() {
 
   let view;
   const projectId = /^#\/projects\/([0-9a-f-]{36})$/.exec(hash)?.[1];
-  if (user === undefined) view = <p class="status">{t.loading}</p>;
-  else if (!user) view = hash === '#/login' ? <Login onSignedIn={signedIn} /> : <Signup onSignedIn={signedIn} />;
+  if (!user) view = hash === '#/login' ? <Login onSignedIn={signedIn} /> : <Signup onSignedIn={signedIn} />;
   else if (projectId) view = <ProjectPage key={projectId} id={projectId} />;
   else if (hash === '#/account') view = <Account user={user} onChanged={setUser} onDeleted={signedOut} />;
   else view = <Projects />;
@@ -132,7 +123,7 @@ function App() {
   return (
     <EnvContext.Provider value={env}>
       <Nav
-        user={user ?? null}
+        user={user}
         route={route}
         onToggleLang={() => {
           const next = lang === 'ko' ? 'en' : 'ko';
@@ -148,8 +139,23 @@ function App() {
   );
 }
 
+/**
+ * Who is signed in, asked once as the script starts; later changes come from the page's own
+ * actions. 204 is "nobody": unlike /api/users/me it never answers 401, so a logged-out load logs
+ * no failed request.
+ */
+async function signedInUser(): Promise<User | null> {
+  const lang = initialLang();
+  const res = await client(lang, MESSAGES[lang].offline).request<{ user: User } | undefined>('GET', '/api/sessions/current');
+  return res.ok && res.data ? res.data.user : null;
+}
+
 const root = document.getElementById('app');
 if (root) {
-  root.textContent = '';
-  render(<App />, root);
+  // The page is drawn once the answer is in, in place of the boot line: a header drawn for nobody
+  // and redrawn for the user would shift everything below it as the page loads.
+  void signedInUser().then((user) => {
+    root.textContent = '';
+    render(<App initialUser={user} />, root);
+  });
 }

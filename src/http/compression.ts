@@ -54,7 +54,7 @@ export function encode(body: Uint8Array, encoding: Encoding, effort: 'max' | 'fa
 }
 
 /** Adds `Accept-Encoding` to a response's `Vary` unless it is there already (or `*`). */
-export function varyOnEncoding(headers: Headers): void {
+function varyOnEncoding(headers: Headers): void {
   const vary = headers.get('vary');
   if (vary === null) headers.set('Vary', 'Accept-Encoding');
   else if (vary.trim() !== '*' && !/(?:^|,)\s*accept-encoding\s*(?:,|$)/i.test(vary)) headers.set('Vary', `${vary}, Accept-Encoding`);
@@ -73,7 +73,8 @@ function compressible(res: Response): boolean {
 function replace(c: Context, body: Uint8Array, res: Response, headers: Headers): void {
   headers.set('Content-Length', String(body.byteLength));
   c.res = undefined;
-  c.res = new Response(body, { status: res.status, headers });
+  // zlib's output and a read body own their whole, unshared ArrayBuffer.
+  c.res = new Response(body as Uint8Array<ArrayBuffer>, { status: res.status, headers });
 }
 
 /**

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { Hono } from 'hono';
 import type { AppEnv } from './app-deps.ts';
-import { chooseEncoding, COMPRESSION_THRESHOLD_BYTES, encode, ENCODINGS, type Encoding, varyOnEncoding } from './compression.ts';
+import { chooseEncoding, COMPRESSION_THRESHOLD_BYTES, encode, ENCODINGS, type Encoding } from './compression.ts';
 
 /** One file of the built page, with its compressed copies when it is big enough to gain from them. */
 export interface WebAsset {
@@ -52,10 +52,13 @@ export function webPageRoutes(assets: WebAssets, compress: boolean) {
     app.get(path, (c) => {
       const encoding = variable ? chooseEncoding(c.req.header('accept-encoding')) : undefined;
       const body = (encoding && asset.encoded[encoding]) ?? asset.body;
-      const headers = new Headers({ 'Content-Type': asset.type, 'Cache-Control': cache, 'Content-Length': String(body.byteLength) });
-      if (variable) varyOnEncoding(headers);
-      if (encoding) headers.set('Content-Encoding', encoding);
-      return c.body(body.slice(), 200, Object.fromEntries(headers));
+      return c.body(body.slice(), 200, {
+        'Content-Type': asset.type,
+        'Cache-Control': cache,
+        'Content-Length': String(body.byteLength),
+        ...(variable && { Vary: 'Accept-Encoding' }),
+        ...(encoding && { 'Content-Encoding': encoding }),
+      });
     });
   }
   return app;
