@@ -23,9 +23,9 @@ let compressing: App;
 beforeAll(async () => {
   testDb = await openTestDatabase();
   const config = loadConfig({ DATABASE_URL: 'pglite://memory' });
-  const options = { db: testDb.database.db, config, logger: createLogger('silent'), webAssets: loadWebAssets(WEB_DIR) };
-  app = createApp(options);
-  compressing = createApp({ ...options, compress: true });
+  const options = { db: testDb.database.db, config, logger: createLogger('silent') };
+  app = createApp({ ...options, webAssets: loadWebAssets(WEB_DIR) });
+  compressing = createApp({ ...options, webAssets: loadWebAssets(WEB_DIR, { compress: true }), compress: true });
 });
 afterAll(() => testDb.close());
 

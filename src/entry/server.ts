@@ -43,7 +43,7 @@ const database = await openConfiguredDb(config, logger, queryHooks(metrics?.obse
 metrics?.watchPool(database.pool);
 await migrate(database.db).catch((err: unknown) => exitWith(startupFailure('migrate', err, config)));
 // dist/server.mjs finds the page the same build wrote next to it.
-const webAssets = loadWebAssets(fileURLToPath(new URL('web', import.meta.url)));
+const webAssets = loadWebAssets(fileURLToPath(new URL('web', import.meta.url)), { compress: true });
 const app = createApp({
   db: database.db,
   config,

@@ -21,11 +21,12 @@ const TYPES: Record<string, string> = {
 };
 
 /**
- * Reads the page `npm run build` wrote (dist/web) into memory, once at start-up, compressed at the
- * codecs' highest settings there and then (well under a second for the whole page) rather than on
- * every request; an entry whose folder is missing serves no page.
+ * Reads the page `npm run build` wrote (dist/web) into memory, once at start-up; an entry whose
+ * folder is missing serves no page. With `compress` (the Node server) each file is compressed
+ * there and then, at the codecs' highest settings (about 60 ms for the whole page), rather than on
+ * every request; the Lambda entry, which never compresses, spends none of its cold start on it.
  */
-export function loadWebAssets(dir: string): WebAssets {
+export function loadWebAssets(dir: string, { compress = false }: { compress?: boolean } = {}): WebAssets {
   const assets = new Map<string, WebAsset>();
   if (!existsSync(dir)) return assets;
   for (const name of readdirSync(dir)) {
@@ -33,7 +34,8 @@ export function loadWebAssets(dir: string): WebAssets {
     if (type === undefined) continue;
     const body = readFileSync(join(dir, name));
     const encoded: WebAsset['encoded'] = {};
-    if (body.byteLength >= COMPRESSION_THRESHOLD_BYTES) for (const encoding of ENCODINGS) encoded[encoding] = encode(body, encoding, 'max');
+    if (compress && body.byteLength >= COMPRESSION_THRESHOLD_BYTES)
+      for (const encoding of ENCODINGS) encoded[encoding] = encode(body, encoding, 'max');
     assets.set(name === 'index.html' ? '/' : `/assets/${name}`, { body, type, encoded });
   }
   return assets;
