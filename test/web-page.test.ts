@@ -160,6 +160,10 @@ describe('compression (the Node server)', () => {
       expect(res.headers.get('vary')).toBe('Accept-Encoding');
       expect(res.headers.get('content-type')).toBe('application/json');
       expect(res.headers.get('content-length')).toBe(String(raw.byteLength));
+      // The answer rebuilt around the compressed body keeps every header the app set.
+      expect(res.headers.get('content-security-policy')).toBe(plain.headers.get('content-security-policy'));
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('x-request-id')).toEqual(expect.any(String));
       expect(decoded.toString('utf8')).toBe(text);
       expect(raw.byteLength).toBeLessThan(text.length / 4);
     }
