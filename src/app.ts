@@ -15,6 +15,7 @@ import { hasDotSegment } from './http/dot-segments.ts';
 import type { AppDeps, AppEnv } from './http/app-deps.ts';
 import { allowedMethods } from './http/method-not-allowed.ts';
 import { ClientAbort, readWebBody, type BodyReader } from './http/body-reader.ts';
+import { compressResponses } from './http/compression.ts';
 import { clientAddress, requestedOrigin, requestedScheme, urlScheme, type Scheme } from './http/proxy.ts';
 import { requestContext } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -65,6 +66,13 @@ export interface CreateAppOptions {
   tracing?: RequestTracing;
   /** Where the mail requests ask for goes; by default SMTP_URL's server (or MAIL_DIR), retried in the background. */
   outbox?: Outbox;
+  /**
+   * Whether text responses are compressed for clients that accept it (see compressResponses): on
+   * the Node server. Off by default, and under Lambda, where API Gateway would carry a compressed
+   * body base64-encoded (a third larger) and can compress by itself (a REST API's
+   * minimumCompressionSize).
+   */
+  compress?: boolean;
 }
 
 /** How long a caller identified by this instance is believed without asking the database again. */
@@ -124,6 +132,7 @@ export function createApp({
   metrics,
   tracing,
   outbox = new Outbox(createSendMail(config, logger), logger, { onFailure: () => metrics?.mailFailed() }),
+  compress = false,
 }: CreateAppOptions) {
   const hops = config.trustProxyHops;
   const deps: AppDeps = {
@@ -143,6 +152,7 @@ export function createApp({
   if (metrics) app.use(requestMetrics(metrics));
   app.use(requestContext(logger, config.defaultLocale, (c) => requestedScheme(c, connectionScheme(c), hops), deps.clientIp));
   app.use(securityHeaders());
+  if (compress) app.use(compressResponses());
   // One middleware for both: every level of the chain costs each request a promise and a closure.
   // Mail goes only once the request has succeeded: after a keyed request's transaction committed,
   // never for a replay (its handler does not run) or a failure.
@@ -167,7 +177,7 @@ export function createApp({
   app.route('/', projectsRoutes(deps));
   app.route('/', healthRoutes());
   app.route('/', docsRoutes());
-  app.route('/', webPageRoutes(webAssets));
+  app.route('/', webPageRoutes(webAssets, compress));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

@@ -170,6 +170,7 @@ describe('fuzzing every operation of /openapi.json', () => {
     'patch /api/users/{id}',
     'delete /api/users/{id}',
     'post /api/sessions',
+    'get /api/sessions/current',
     'delete /api/sessions/current',
     'post /api/projects',
     'get /api/projects',

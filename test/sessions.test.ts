@@ -246,6 +246,46 @@ describe('live sessions per account (at most 20)', () => {
   });
 });
 
+describe('GET /api/sessions/current', () => {
+  it('with a live session: 200 {user, expiresAt}, the user as /api/users/me shows it, by cookie or Bearer', async () => {
+    const { user, password } = await t.signUp();
+    const login = await t.request('POST', '/api/sessions', { json: { login: user.username, password } });
+    const { token, expiresAt } = login.body.data;
+    const me = await t.request('GET', '/api/users/me', { token });
+    for (const options of [{ headers: { cookie: `sid=${token}` } }, { token }]) {
+      const res = await t.request('GET', '/api/sessions/current', options);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(res.body).toEqual({ status: 'Success', data: { user: me.body.data, expiresAt } });
+    }
+  });
+
+  it('without a session, with a malformed or unknown one, after logout and once it ended: 204 with no body, never 401', async () => {
+    const { token } = await t.newUser();
+    const ended = await t.newUser();
+    await backdate(ended.token, 'expires_at', '1 second');
+    const loggedOut = await t.newUser();
+    expect((await t.request('DELETE', '/api/sessions/current', { token: loggedOut.token })).status).toBe(204);
+    const cases: [string, Record<string, string>][] = [
+      ['no cookie', {}],
+      ['a garbage cookie', { cookie: 'sid=garbage' }],
+      ['an unknown token of the right shape', { cookie: `sid=${token.split('.')[0]}.${'B'.repeat(43)}` }],
+      ['a garbage Bearer token', { authorization: 'Bearer garbage' }],
+      ['a logged-out session', { cookie: `sid=${loggedOut.token}` }],
+      ['an expired session', { cookie: `sid=${ended.token}` }],
+    ];
+    for (const [name, headers] of cases) {
+      const res = await t.request('GET', '/api/sessions/current', { headers });
+      expect({ name, status: res.status, body: res.body, type: res.headers.get('content-type') }).toEqual({
+        name,
+        status: 204,
+        body: '',
+        type: null,
+      });
+    }
+  });
+});
+
 describe('DELETE /api/sessions/current', () => {
   it('revokes the session and clears the cookie', async () => {
     const { token } = await t.newUser();

@@ -111,10 +111,10 @@ function Nav({
   );
 }
 
-function App() {
+function App({ initialUser }: { initialUser: User | null }) {
   const [lang, setLang] = useState<Lang>(initialLang);
   const t = MESSAGES[lang];
-  const [user, setUser] = useState<User | null | undefined>(undefined);
+  const [user, setUser] = useState<User | null>(initialUser);
   const sessionEnd = useRef<SessionEnd | null>(null);
   const [endedFor, setEndedFor] = useState<string | undefined>(undefined);
   const userRef = useRef(user);
@@ -136,13 +136,6 @@ function App() {
     document.documentElement.lang = lang;
     document.title = t.appName;
   }, [lang, t]);
-
-  useEffect(() => {
-    void api.request<User>('GET', '/api/users/me').then((res) => {
-      setUser(res.ok ? res.data : null);
-    });
-    // Who is signed in is asked once; later changes come from this page's own actions.
-  }, []);
 
   const signedIn = (u: User) => {
     const ended = sessionEnd.current;
@@ -173,7 +166,6 @@ function App() {
     );
   } else if (path === '#/reset-password') view = <ResetPassword token={linkToken(hash)} />;
   else if (path === '#/forgot-password') view = <ForgotPassword />;
-  else if (user === undefined) view = <p class="status">{t.loading}</p>;
   else if (!user) view = hash === '#/login' ? <Login onSignedIn={signedIn} endedFor={endedFor} /> : <Signup onSignedIn={signedIn} />;
   else if (projectId) view = <ProjectPage key={projectId} id={projectId} />;
   else if (hash === '#/account') view = <Account user={user} onChanged={setUser} onDeleted={signedOut} />;
@@ -189,7 +181,7 @@ function App() {
   return (
     <EnvContext.Provider value={env}>
       <Nav
-        user={user ?? null}
+        user={user}
         route={route}
         onToggleLang={() => {
           const next = lang === 'ko' ? 'en' : 'ko';
@@ -209,8 +201,24 @@ function App() {
 }
 
 applyStoredTheme();
+
+/**
+ * Who is signed in, asked once as the script starts; later changes come from the page's own
+ * actions. 204 is "nobody": unlike /api/users/me it never answers 401, so a logged-out load logs
+ * no failed request.
+ */
+async function signedInUser(): Promise<User | null> {
+  const lang = initialLang();
+  const res = await client(lang, () => undefined).request<{ user: User } | undefined>('GET', '/api/sessions/current');
+  return res.ok && res.data ? res.data.user : null;
+}
+
 const root = document.getElementById('app');
 if (root) {
-  root.textContent = '';
-  render(<App />, root);
+  // The page is drawn once the answer is in, in place of the boot line: a header drawn for nobody
+  // and redrawn for the user would shift everything below it as the page loads.
+  void signedInUser().then((user) => {
+    root.textContent = '';
+    render(<App initialUser={user} />, root);
+  });
 }

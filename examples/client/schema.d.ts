@@ -199,7 +199,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Who is signed in, if anyone
+         * @description The session the request carries (Bearer token or cookie): 200 with its user and absolute end while it is live; 204 when the request carries none, a malformed one, or one that ended (expired, idle, revoked). Never 401, so a page can ask on load without a failed request in its console. A caller an API Gateway authorizer vouches for has no session here: 204.
+         */
+        get: operations["getCurrentSession"];
         put?: never;
         post?: never;
         /**
@@ -497,6 +501,14 @@ export interface components {
             login: string;
             /** @example correct horse battery */
             password: string;
+        };
+        CurrentSession: {
+            user: components["schemas"]["User"];
+            /**
+             * Format: date-time
+             * @description Absolute end of the session; idle sessions end sooner
+             */
+            expiresAt: string;
         };
         Project: {
             /** Format: uuid */
@@ -1520,6 +1532,67 @@ export interface operations {
             };
             /** @description Too Many Requests: RATE_LIMITED */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCurrentSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The live session */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "Success";
+                        data: components["schemas"]["CurrentSession"];
+                    };
+                };
+            };
+            /** @description No live session */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request: INVALID_JSON */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -4,7 +4,7 @@ import type { DB, User } from '../db/schema.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { CallerCache } from './caller-cache.ts';
 import type { Caller } from './caller.ts';
-import { deleteOtherSessions, deleteSession, findSessionUser, insertSession } from './sessions.repository.ts';
+import { deleteOtherSessions, deleteSession, findLiveSession, insertSession, type LiveSession } from './sessions.repository.ts';
 import { newToken, readToken, tokenHash } from './tokens.ts';
 
 /** A session just opened: its token (shown once) and its absolute end. */
@@ -48,6 +48,28 @@ function activityWriteSeconds(idleMinutes: number): number {
   return Math.min(60, idleMinutes * 15);
 }
 
+/** Reads the live session a well-formed token names, and lets this instance believe its user for a while. */
+async function readSession(
+  db: Kysely<DB>,
+  config: Config,
+  cache: CallerCache,
+  sessionHash: string,
+  userId: string | undefined,
+): Promise<LiveSession | undefined> {
+  const readAt = Date.now();
+  const session = await findLiveSession(
+    db,
+    { tokenHash: sessionHash, userId },
+    {
+      idleMinutes: config.sessionIdleMinutes,
+      writeAfterSeconds: activityWriteSeconds(config.sessionIdleMinutes),
+    },
+  );
+  if (!session) return undefined;
+  cache.set(sessionHash, session.user, readAt);
+  return session;
+}
+
 /** The user behind a presented token, with the token's hash, or 401 UNAUTHENTICATED. */
 export async function authenticate(
   db: Kysely<DB>,
@@ -60,18 +82,25 @@ export async function authenticate(
   const sessionHash = tokenHash(token);
   const cached = cache.get(sessionHash);
   if (cached) return { user: cached, sessionHash };
-  const readAt = Date.now();
-  const user = await findSessionUser(
-    db,
-    { tokenHash: sessionHash, userId: shape.userId },
-    {
-      idleMinutes: config.sessionIdleMinutes,
-      writeAfterSeconds: activityWriteSeconds(config.sessionIdleMinutes),
-    },
-  );
-  if (!user) throw new AppError('UNAUTHENTICATED');
-  cache.set(sessionHash, user, readAt);
-  return { user, sessionHash };
+  const session = await readSession(db, config, cache, sessionHash, shape.userId);
+  if (!session) throw new AppError('UNAUTHENTICATED');
+  return { user: session.user, sessionHash };
+}
+
+/**
+ * The live session a presented token names, with its absolute end; undefined for no token, a
+ * malformed one, and one whose session ended. Read from the database, not the caller cache, which
+ * knows no session's end; it counts as the session's use, like any authenticated request.
+ */
+export async function currentSession(
+  db: Kysely<DB>,
+  config: Config,
+  cache: CallerCache,
+  token: string | undefined,
+): Promise<LiveSession | undefined> {
+  const shape = token === undefined ? undefined : readToken(token);
+  if (token === undefined || shape === undefined) return undefined;
+  return readSession(db, config, cache, tokenHash(token), shape.userId);
 }
 
 /**

@@ -82,39 +82,49 @@ const sessionIs = (ref: SessionRef, alias: string) =>
     ? sql`${sql.ref(`${alias}.token_hash`)} = ${ref.tokenHash}`
     : sql`${sql.ref(`${alias}.user_id`)} = ${ref.userId} and ${sql.ref(`${alias}.token_hash`)} = ${ref.tokenHash}`;
 
+/** A live session's user and absolute end. */
+export interface LiveSession {
+  user: User;
+  expiresAt: Date;
+}
+
 /**
- * The user of a live session, in one round trip. The read records activity only when the recorded
- * one is older than `writeAfterSeconds`, to keep reads from writing on every request; the same
- * statement, at the same `now()`, decides whether the session is idle.
+ * The user and end of a live session, in one round trip. The read records activity only when the
+ * recorded one is older than `writeAfterSeconds`, to keep reads from writing on every request; the
+ * same statement, at the same `now()`, decides whether the session is idle.
  */
-export async function findSessionUser(
+export async function findLiveSession(
   db: Kysely<DB>,
   ref: SessionRef,
   timing: { idleMinutes: number; writeAfterSeconds: number },
-): Promise<User | undefined> {
+): Promise<LiveSession | undefined> {
+  type Row = User & { session_expires_at: Date };
+  let rows: Row[];
   try {
-    const { rows } = await sql<User>`
+    ({ rows } = await sql<Row>`
       with live as (${liveSession(ref, timing.idleMinutes)}), touched as (
         update sessions t set last_seen_at = now()
         where ${sessionIs(ref, 't')}
           and last_seen_at < now() - make_interval(secs => ${timing.writeAfterSeconds})
           and exists (select 1 from live)
       )
-      select ${LIVE_USER} from live`.execute(db);
-    return rows[0];
+      select ${LIVE_USER}, session_expires_at from live`.execute(db));
   } catch (err) {
     // A read-only node (a standby during a failover) still answers who is calling, so reads go on;
     // the activity is recorded by a later request on a node that takes writes.
     if (!isReadOnly(err)) throw err;
-    const { rows } = await sql<User>`
+    ({ rows } = await sql<Row>`
       with live as (${liveSession(ref, timing.idleMinutes)})
-      select ${LIVE_USER} from live`.execute(db);
-    return rows[0];
+      select ${LIVE_USER}, session_expires_at from live`.execute(db));
   }
+  const row = rows[0];
+  if (!row) return undefined;
+  const { session_expires_at: expiresAt, ...user } = row;
+  return { user, expiresAt };
 }
 
 function liveSession(ref: SessionRef, idleMinutes: number) {
-  return sql`select ${SESSION_USER} from sessions s join users u on u.id = s.user_id
+  return sql`select ${SESSION_USER}, s.expires_at as session_expires_at from sessions s join users u on u.id = s.user_id
     where ${sessionIs(ref, 's')}
       and s.expires_at > now()
       and s.last_seen_at > now() - make_interval(mins => ${idleMinutes})`;

@@ -44,7 +44,7 @@ const database = await openConfiguredDb(config, logger, queryHooks(metrics?.obse
 metrics?.watchPool(database.pool);
 await migrate(database.db).catch((err: unknown) => exitWith(startupFailure('migrate', err, config)));
 // dist/server.mjs finds the page the same build wrote next to it.
-const webAssets = loadWebAssets(fileURLToPath(new URL('web', import.meta.url)));
+const webAssets = loadWebAssets(fileURLToPath(new URL('web', import.meta.url)), { compress: true });
 // Drained on shutdown: a mail the last requests asked for is sent (or given up on) before the pool closes.
 const outbox = new Outbox(createSendMail(config, logger), logger, { onFailure: () => metrics?.mailFailed() });
 const app = createApp({
@@ -54,6 +54,7 @@ const app = createApp({
   outbox,
   ...NODE_APP_BINDINGS,
   webAssets,
+  compress: true,
   ...(metrics && { metrics }),
   ...(tracing && { tracing: tracing.requests }),
 });

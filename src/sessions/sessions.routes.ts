@@ -8,8 +8,8 @@ import { UserSchema, userView } from '../users/users.schemas.ts';
 import { perClientAddress } from '../rate-limits/rate-limit.ts';
 import { requireAuth } from '../auth/auth.middleware.ts';
 import { sameOriginLogin } from '../auth/csrf.ts';
-import { clearSessionCookie, setSessionCookie } from '../auth/session-cookie.ts';
-import { revokeSession } from '../auth/auth.service.ts';
+import { clearSessionCookie, presentedToken, setSessionCookie } from '../auth/session-cookie.ts';
+import { currentSession, revokeSession } from '../auth/auth.service.ts';
 import { logIn } from './sessions.service.ts';
 import { respondJson } from '../http/json-response.ts';
 
@@ -62,6 +62,31 @@ const LOGIN = createRoute({
   },
 });
 
+const CurrentSessionSchema = z
+  .object({
+    user: UserSchema,
+    expiresAt: z.iso.datetime().openapi({ description: 'Absolute end of the session; idle sessions end sooner' }),
+  })
+  .openapi('CurrentSession');
+
+const CURRENT = createRoute({
+  method: 'get',
+  path: '/api/sessions/current',
+  tags: ['sessions'],
+  operationId: 'getCurrentSession',
+  summary: 'Who is signed in, if anyone',
+  description:
+    'The session the request carries (Bearer token or cookie): 200 with its user and absolute end while it is live; ' +
+    '204 when the request carries none, a malformed one, or one that ended (expired, idle, revoked). Never 401, so a ' +
+    'page can ask on load without a failed request in its console. A caller an API Gateway authorizer vouches for has no session here: 204.',
+  security: [...SESSION_SECURITY, {}],
+  responses: {
+    200: jsonResponse('The live session', successSchema(CurrentSessionSchema)),
+    204: { description: 'No live session' },
+    ...errorResponses(),
+  },
+});
+
 const LOGOUT = createRoute({
   method: 'delete',
   path: '/api/sessions/current',
@@ -92,6 +117,11 @@ export function sessionsRoutes(deps: AppDeps) {
           Location: '/api/sessions/current',
         },
       );
+    })
+    .openapi(CURRENT, async (c) => {
+      const session = await currentSession(c.get('db'), config, deps.callers, presentedToken(c).token);
+      if (!session) return c.body(null, 204);
+      return respondJson(c, successBody({ user: userView(session.user), expiresAt: session.expiresAt.toISOString() }), 200);
     })
     .openapi({ ...LOGOUT, middleware: [requireAuth(deps)] as const }, async (c) => {
       await revokeSession(c.get('db'), deps.callers, c.get('caller'));

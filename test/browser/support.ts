@@ -10,7 +10,7 @@ import { onPostgres, openTestDatabase } from '../support/harness.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** Whether Chromium is installed; without it the browser tests are skipped with one line saying so (CI installs it). */
 export function hasBrowser(): boolean {
@@ -19,20 +19,19 @@ export function hasBrowser(): boolean {
   return found;
 }
 
-/** Debian's Chromium, kept from reaching outside hosts (it tries to without the networking flags). */
+/** Chromium's flags in every browser test: no sandbox or GPU in a container, and no reaching outside hosts (it tries to without the networking flags). */
+export const BROWSER_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/** Debian's Chromium, headless, with BROWSER_FLAGS. */
 export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  return chromium.launch({ executablePath: CHROMIUM, args: ['--headless', ...BROWSER_FLAGS] });
 }
 
 export interface PageServer {
