@@ -61,6 +61,34 @@ describe.skipIf(!hasBrowser())('mailed links in the page', () => {
     await context.close();
   });
 
+  it('a name released by a deleted account is held: said on the username field, with free alternatives, in both languages', async () => {
+    const released = freshName('gone');
+    const created = await server.api('POST', '/api/users', {
+      username: released,
+      email: `${released}@example.com`,
+      nickname: 'n',
+      password: 'password-123',
+    });
+    expect(created.status).toBe(201);
+    const login = await server.api('POST', '/api/sessions', { login: released, password: 'password-123' });
+    const gone = await fetch(`${server.url}/api/users/${created.body.data.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${login.body.data.token}` },
+    });
+    expect(gone.status).toBe(204);
+
+    const { context, page } = await openPage(browser, server);
+    await page.goto('/#/signup');
+    await page.getByLabel('아이디', { exact: true }).fill(released);
+    const status = page.locator('#signup-username-status');
+    await expect.poll(() => status.textContent()).toBe('최근까지 쓰이던 아이디라 아직 쓸 수 없습니다.');
+    expect(await page.locator('#signup-username').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByRole('group', { name: '사용할 수 있는 아이디' }).getByRole('button').count()).toBeGreaterThan(0);
+    await page.getByRole('button', { name: 'Switch to English' }).click();
+    await expect.poll(() => status.textContent()).toBe("This username was in use recently and can't be taken yet.");
+    await context.close();
+  });
+
   it('forgot password: the same answer for anyone, the mailed link sets a new one, and the login takes it', async () => {
     const { context, page } = await openPage(browser, server, { locale: 'en-US' });
     const username = freshName();
