@@ -241,6 +241,29 @@ describe('GET /api/projects', () => {
     expect(res.body.data.some((p: { title: string }) => p.title === 'Not yours')).toBe(false);
   });
 
+  it('title= keeps the titles that contain it, folded as titles are, page by page; % and _ are plain characters', async () => {
+    const { token } = await t.newUser();
+    for (const title of ['Road map', 'ROADWORKS', 'Ｒｏａｄ   trip', 'Budget', '100% road', 'road_side'])
+      await t.createProject(token, title);
+    const titles = async (query: string) => {
+      const found: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const res = await t.request('GET', `/api/projects?limit=2&${query}${cursor ? `&cursor=${cursor}` : ''}`, { token });
+        expect(res.status).toBe(200);
+        found.push(...res.body.data.map((p: { title: string }) => p.title));
+        cursor = res.body.meta.nextCursor;
+      } while (cursor);
+      return found;
+    };
+    expect(await titles('title=road')).toEqual(['road_side', '100% road', 'Ｒｏａｄ   trip', 'ROADWORKS', 'Road map']);
+    expect(await titles(`title=${encodeURIComponent('ROAD  TRIP')}`)).toEqual(['Ｒｏａｄ   trip']);
+    expect(await titles(`title=${encodeURIComponent('%')}`)).toEqual(['100% road']);
+    expect(await titles('title=d_s')).toEqual(['road_side']);
+    expect(await titles('title=nothing')).toEqual([]);
+    expect(await titles('title=')).toHaveLength(6);
+  });
+
   it.each([
     ['limit=0', 'limit', 'out_of_range'],
     ['limit=101', 'limit', 'out_of_range'],

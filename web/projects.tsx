@@ -95,11 +95,8 @@ function ProjectSummary({ project, t, lang, now }: { project: Project; t: Messag
   );
 }
 
-/** Whether a title holds what was typed, as a person reads it: case and composed forms aside. */
-function titleMatches(title: string, query: string, lang: Lang): boolean {
-  const fold = (s: string) => s.normalize('NFC').toLocaleLowerCase(lang);
-  return fold(title).includes(fold(query.trim()));
-}
+/** How long typing in the search box pauses before the list is asked for again. */
+const SEARCH_DELAY_MS = 300;
 
 function CreateProject({ onCreated }: { onCreated: (p: Project) => void }) {
   const { t, api } = useEnv();
@@ -170,6 +167,16 @@ export function Projects() {
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<ApiError | null>(null);
   const [search, setSearch] = useState('');
+  // What the list was asked for: the search box's text once typing pauses.
+  const [searched, setSearched] = useState('');
+  useEffect(() => {
+    const timer = setTimeout(() => {
+      setSearched(search.trim());
+    }, SEARCH_DELAY_MS);
+    return () => {
+      clearTimeout(timer);
+    };
+  }, [search]);
   const [now, setNow] = useState(Date.now);
   useEffect(() => {
     // "3 minutes ago" should not stay "1 second ago" on a page left open.
@@ -188,9 +195,11 @@ export function Projects() {
     setLoading(true);
     setError(null);
     const query = new URLSearchParams({ limit: String(PAGE), deleted: filter });
+    // The API searches every project, not just the pages loaded here.
+    if (searched) query.set('title', searched);
     if (from) query.set('cursor', from);
     const res = await api.request<Project[]>('GET', `/api/projects?${query.toString()}`);
-    // A filter changed while this page was on its way: only the newest answer is the list.
+    // A filter or search changed while this page was on its way: only the newest answer is the list.
     if (request !== latest.current) return;
     setLoading(false);
     if (!res.ok) {
@@ -204,11 +213,9 @@ export function Projects() {
 
   useEffect(() => {
     void load(null, true);
-    // load reads the filter it was rendered with; a new filter starts the list again.
-  }, [filter]);
+    // load reads the filter and search it was rendered with; a new one starts the list again.
+  }, [filter, searched]);
 
-  const searching = search.trim() !== '';
-  const shown = searching ? items.filter((p) => titleMatches(p.title, search, lang)) : items;
   return (
     <section aria-labelledby="projects-title">
       <h1 id="projects-title" tabIndex={-1} ref={heading}>
@@ -245,7 +252,7 @@ export function Projects() {
       </div>
       <ErrorBox error={error} />
       <ul class="projects" aria-busy={loading}>
-        {shown.map((p) => (
+        {items.map((p) => (
           <li key={p.id} class="card project">
             <ProjectSummary project={p} t={t} lang={lang} now={now} />
             {p.deletedAt && (
@@ -262,15 +269,7 @@ export function Projects() {
         ))}
       </ul>
       <p class="status" aria-live="polite">
-        {loading
-          ? t.loading
-          : items.length === 0 && !error
-            ? t.empty
-            : searching
-              ? [shown.length === 0 ? t.searchNone : '', cursor ? fill(t.searchLoadedOnly, { n: items.length }) : '']
-                  .filter(Boolean)
-                  .join(' ')
-              : ''}
+        {loading ? t.loading : items.length === 0 && !error ? (searched ? t.searchNone : t.empty) : ''}
       </p>
       {cursor && !loading && (
         <button type="button" onClick={() => void load(cursor, false)}>

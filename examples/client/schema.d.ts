@@ -225,7 +225,7 @@ export interface paths {
         };
         /**
          * List your projects, newest first
-         * @description Newest first. Pass `meta.nextCursor` as `cursor` for the next page (`null` on the last); `deleted` chooses live, all, or only soft-deleted projects.
+         * @description Newest first. Pass `meta.nextCursor` as `cursor` for the next page (`null` on the last); `deleted` chooses live, all, or only soft-deleted projects; `title` keeps those whose title contains it (case, width and spacing ignored, as for uniqueness).
          */
         get: operations["listProjects"];
         put?: never;
@@ -1700,6 +1700,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Whether soft-deleted projects are listed */
                 deleted?: "exclude" | "include" | "only";
+                /** @description Only projects whose title contains this, compared as titles are for uniqueness (case, width and spacing ignored) */
+                title?: string;
             };
             header?: never;
             path?: never;

@@ -49,6 +49,8 @@ export interface ListOptions {
   limit: number;
   after?: ListCursor;
   deleted: 'exclude' | 'include' | 'only';
+  /** A title key the listed titles' keys contain. */
+  titleKeyContains?: string;
 }
 
 /** Newest first, keyset-paginated on (created_at, id); fetches one extra row to tell if more follow. */
@@ -56,7 +58,9 @@ export function listProjects(db: Kysely<DB>, ownerId: string, options: ListOptio
   let query = db.selectFrom('projects').select(COLUMNS).where('owner_id', '=', ownerId);
   if (options.deleted === 'exclude') query = query.where(LIVE_LISTING_PREDICATE);
   if (options.deleted === 'only') query = query.where('deleted_at', 'is not', null);
-  const { after } = options;
+  // LIKE's own characters in the searched text stand for themselves.
+  const { after, titleKeyContains } = options;
+  if (titleKeyContains) query = query.where('title_key', 'like', `%${titleKeyContains.replace(/[\\%_]/g, '\\$&')}%`);
   if (after) query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)));
   return query
     .orderBy('created_at', 'desc')

@@ -66,7 +66,7 @@ const LIST = createRoute({
   operationId: 'listProjects',
   summary: 'List your projects, newest first',
   description:
-    'Newest first. Pass `meta.nextCursor` as `cursor` for the next page (`null` on the last); `deleted` chooses live, all, or only soft-deleted projects.',
+    'Newest first. Pass `meta.nextCursor` as `cursor` for the next page (`null` on the last); `deleted` chooses live, all, or only soft-deleted projects; `title` keeps those whose title contains it (case, width and spacing ignored, as for uniqueness).',
   request: { query: ListQuery },
   responses: { 200: jsonResponse('A page of projects', ProjectListSchema), ...errorResponses('VALIDATION_FAILED', 'UNAUTHENTICATED') },
 });

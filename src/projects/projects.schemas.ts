@@ -73,6 +73,14 @@ export const ListQuery = z.object({
     .enum(['exclude', 'include', 'only'])
     .default('exclude')
     .openapi({ param: { name: 'deleted', in: 'query' }, description: 'Whether soft-deleted projects are listed' }),
+  title: z
+    .string()
+    .max(100)
+    .optional()
+    .openapi({
+      param: { name: 'title', in: 'query' },
+      description: 'Only projects whose title contains this, compared as titles are for uniqueness (case, width and spacing ignored)',
+    }),
 });
 
 const timestamp = z.iso.datetime().openapi({ example: '2026-11-22T12:00:00.000Z' });

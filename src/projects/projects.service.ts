@@ -85,10 +85,16 @@ function encodeCursor(p: Project): string {
 export async function listOwnProjects(
   db: Kysely<DB>,
   ownerId: string,
-  query: { limit: number; cursor?: ListCursor | undefined; deleted: 'exclude' | 'include' | 'only' },
+  query: { limit: number; cursor?: ListCursor | undefined; deleted: 'exclude' | 'include' | 'only'; title?: string | undefined },
 ): Promise<{ items: Project[]; nextCursor: string | null }> {
   const after = query.cursor;
-  const rows = await listProjects(db, ownerId, { limit: query.limit, deleted: query.deleted, ...(after && { after }) });
+  const titleKeyContains = query.title === undefined ? '' : titleKey(query.title);
+  const rows = await listProjects(db, ownerId, {
+    limit: query.limit,
+    deleted: query.deleted,
+    ...(after && { after }),
+    ...(titleKeyContains && { titleKeyContains }),
+  });
   // An empty page may be an owner deleted under the request, whose projects went with them (§6).
   if (rows.length === 0 && !(await userExists(db, ownerId))) throw new AppError('UNAUTHENTICATED');
   const items = rows.slice(0, query.limit);

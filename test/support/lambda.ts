@@ -125,5 +125,5 @@ export function lambdaEvent(name: string, change: EventChange): any {
  * unless a test sets them.
  */
 export function startContainer(env: Record<string, string>): Promise<LambdaContainer> {
-  return LambdaContainer.start(inject('lambdaArtifact'), { ...LIMITS_OFF, ...env });
+  return LambdaContainer.start(inject('lambdaArtifact'), { ...LIMITS_OFF, MAIL_DIR: join(tmpdir(), 'projects-api-test-mail'), ...env });
 }
