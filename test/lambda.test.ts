@@ -502,7 +502,7 @@ describe.runIf(onPostgres())('schema on PostgreSQL', () => {
         encoding: 'utf8',
       });
       expect(output).toBe(
-        `${url}: applied 0001_users_sessions_projects, 0002_idempotency_keys, 0003_rate_limits, 0004_projects_live_listing, 0005_gateway_identities, 0006_projects_live_listing_pg17, 0007_idempotency_outcomes_only, 0008_unicode_canonical_keys, 0009_distributable_keys\n`,
+        `${url}: applied 0001_users_sessions_projects, 0002_idempotency_keys, 0003_rate_limits, 0004_projects_live_listing, 0005_gateway_identities, 0006_projects_live_listing_pg17, 0007_idempotency_outcomes_only, 0008_unicode_canonical_keys, 0009_distributable_keys, 0010_verified_emails_held_usernames\n`,
       );
       const again = execFileSync(process.execPath, ['dist/migrate.mjs'], {
         env: { PATH: process.env.PATH, DATABASE_URL: url },
