@@ -136,9 +136,8 @@ export async function claimUsername(db: Kysely<DB>, username: string, userId: st
 
 /** Holds a name its user no longer uses for `days` (0: frees it at once). */
 export async function releaseUsername(db: Kysely<DB>, username: string, userId: string, days: number): Promise<void> {
-  const name = db.deleteFrom('usernames').where('username', '=', username).where('user_id', '=', userId);
   if (days === 0) {
-    await name.execute();
+    await db.deleteFrom('usernames').where('username', '=', username).where('user_id', '=', userId).execute();
     return;
   }
   await db
@@ -194,15 +193,16 @@ export function lockUser(db: Kysely<DB>, id: string): Promise<User | undefined> 
   return db.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).forUpdate().executeTakeFirst();
 }
 
-export type UserChanges = Partial<
-  Pick<User, 'username' | 'email' | 'nickname' | 'password_hash' | 'email_verified' | 'email_claimed_at' | 'pending_email'>
->;
+export type UserChanges = Partial<Pick<User, 'username' | 'email' | 'nickname' | 'password_hash' | 'email_verified' | 'pending_email'>>;
 
-/** Applies `changes` to the user; a taken username or email surfaces as a unique violation. */
+/**
+ * Applies `changes` to the user; a taken username or email surfaces as a unique violation. A new
+ * email's claim starts now, by the database's clock, which also judges its age.
+ */
 export function updateUser(db: Kysely<DB>, id: string, changes: UserChanges): Promise<User | undefined> {
   return db
     .updateTable('users')
-    .set((eb) => ({ ...changes, updated_at: eb.fn('now') }))
+    .set((eb) => ({ ...changes, ...(changes.email !== undefined && { email_claimed_at: eb.fn('now') }), updated_at: eb.fn('now') }))
     .where('id', '=', id)
     .returning(USER_COLUMNS)
     .executeTakeFirst();

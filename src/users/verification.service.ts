@@ -94,7 +94,7 @@ export async function verifyEmail(db: Kysely<DB>, callers: CallerCache, config: 
       if (stored.used || stored.email !== user.pending_email) throw invalidToken();
       await markEmailTokenUsed(trx, ref);
       const changed = await writeTakingStaleEmail(trx, stored.email, config.emailClaimHours, () =>
-        updateUser(trx, user.id, { email: stored.email, email_verified: true, email_claimed_at: new Date(), pending_email: null }),
+        updateUser(trx, user.id, { email: stored.email, email_verified: true, pending_email: null }),
       );
       if (!changed) throw invalidToken();
       return changed;
